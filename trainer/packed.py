@@ -107,7 +107,7 @@ class PackedSplit:
         indices = np.asarray(indices, dtype=np.int64)
         shard = np.searchsorted(self._offsets, indices, side="right") - 1
         local = indices - self._offsets[shard]
-        toks = np.stack([self._tokens[s][i] for s, i in zip(shard, local)]).astype(np.int64)
-        mask = np.stack([self._mask[s][i] for s, i in zip(shard, local)])
-        src = np.stack([self._source[s][i] for s, i in zip(shard, local)])
+        toks = np.stack([self._tokens[s][i] for s, i in zip(shard, local, strict=True)]).astype(np.int64)
+        mask = np.stack([self._mask[s][i] for s, i in zip(shard, local, strict=True)])
+        src = np.stack([self._source[s][i] for s, i in zip(shard, local, strict=True)])
         return toks, mask, src

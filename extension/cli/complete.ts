@@ -1,0 +1,65 @@
+// `tinyfim complete`: one completion at a 1-based line/column of a file.
+import { readFileSync } from 'node:fs';
+import type { Verb } from './main';
+import { CliError } from './main';
+import { intOpt, loadEngine, modeOpt, parse, printJson, required } from './args';
+import { applyPostprocess, editorContext, type LinesOption } from './postprocessHook';
+
+/** Character offset of 1-based (line, column); column counts UTF-16 code units like VS Code, CRLF lines included. */
+export function offsetOf(text: string, line: number, column: number): number {
+  let off = 0;
+  for (let l = 1; l < line; l++) {
+    const nl = text.indexOf('\n', off);
+    if (nl === -1) throw new CliError(`--line ${line} is past the end of the file (${l} lines)`);
+    off = nl + 1;
+  }
+  const end = text.indexOf('\n', off);
+  const lineLen = (end === -1 ? text.length : end) - off - (end > 0 && text[end - 1] === '\r' ? 1 : 0);
+  if (column > lineLen + 1) throw new CliError(`--column ${column} is past the end of line ${line} (${lineLen} characters; the last valid column is ${lineLen + 1})`);
+  return off + column - 1;
+}
+
+export const completeVerb: Verb = {
+  description: 'Complete the code at a position of a file (line and column are 1-based).',
+  usage: '--model DIR --file F --line L --column C [--json] [--mode psm|spm] [--lines auto|single|multi] [--max-new-tokens N] [--budget-ms N] [--threads N] [--raw]',
+  async run(argv) {
+    const a = parse(argv, {
+      model: { type: 'string' }, file: { type: 'string' }, line: { type: 'string' }, column: { type: 'string' },
+      json: { type: 'boolean' }, mode: { type: 'string' }, lines: { type: 'string' }, 'max-new-tokens': { type: 'string' },
+      'budget-ms': { type: 'string' }, threads: { type: 'string' }, raw: { type: 'boolean' },
+    });
+    const file = required(a.file, '--file');
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
+    }
+    const off = offsetOf(text, intOpt(a.line, '--line', NaN), intOpt(a.column, '--column', NaN));
+    const prefix = text.slice(0, off);
+    const suffix = text.slice(off);
+    const lines = (a.lines as string | undefined) ?? 'auto';
+    if (!['auto', 'single', 'multi'].includes(lines)) throw new CliError(`--lines must be auto, single or multi, got '${lines}'`);
+    const ctx = editorContext(prefix, suffix, lines as LinesOption);
+    const singleLine = ctx.mode === 'single';
+    const engine = await loadEngine(required(a.model, '--model'), intOpt(a.threads, '--threads', 1));
+    try {
+      const r = await engine.complete({
+        prefix: ctx.prefix, suffix: ctx.suffix, singleLine, mode: modeOpt(a.mode),
+        maxNewTokens: intOpt(a['max-new-tokens'], '--max-new-tokens', 48),
+        deadlineMs: intOpt(a['budget-ms'], '--budget-ms', 10_000),
+      });
+      const completion = a.raw ? r.text : applyPostprocess(ctx, r.text);
+      if (a.json) {
+        printJson({ completion, ms: Math.round(r.ms * 10) / 10, tokens: r.tokens, stop_reason: r.stopReason, raw: r.text,
+          prompt_tokens: r.promptTokens, mode: r.mode, single_line: singleLine });
+      } else {
+        process.stdout.write(completion + '\n');
+        process.stderr.write(`[${r.tokens} tokens, ${r.ms.toFixed(1)} ms, stop: ${r.stopReason}, ${r.mode}, prompt ${r.promptTokens} tokens]\n`);
+      }
+      return 0;
+    } finally {
+      await engine.dispose();
+    }
+  },
+};

@@ -1,0 +1,97 @@
+// The InlineCompletionItemProvider: a thin adapter from vscode types to the Completer (stable API only).
+import * as vscode from 'vscode';
+import type { Logger } from '../log';
+import type { Completer, CompleterSettings } from './completer';
+
+/** Schemes that are real editors (not SCM, chat, output or other input boxes). */
+export const SCHEMES = ['file', 'untitled', 'vscode-notebook-cell', 'vscode-remote', 'vscode-userdata'];
+
+export const ACCEPT_COMMAND = 'tinyfim.accepted';
+
+export interface ProviderConfig {
+  enabled: boolean;
+  languages: string[];
+  settings: CompleterSettings;
+}
+
+export function readConfig(): ProviderConfig {
+  const c = vscode.workspace.getConfiguration('tinyfim');
+  return {
+    enabled: c.get<boolean>('completions.enable', true),
+    languages: c.get<string[]>('completions.languages', ['python']),
+    settings: {
+      maxLines: c.get<number>('completions.maxLines', 8),
+      maxNewTokens: c.get<number>('completions.maxNewTokens', 48),
+      timeBudgetMs: c.get<number>('completions.timeBudgetMs', 400),
+      debounceMs: c.get<number>('completions.debounceMs', 60),
+      maxFileSizeKB: c.get<number>('completions.maxFileSizeKB', 1024),
+      maxLineLength: c.get<number>('completions.maxLineLength', 1000),
+    },
+  };
+}
+
+export class InlineProvider implements vscode.InlineCompletionItemProvider {
+  constructor(
+    private readonly completer: Completer,
+    private readonly config: () => ProviderConfig,
+    private readonly log: Logger,
+  ) {}
+
+  async provideInlineCompletionItems(
+    document: vscode.TextDocument,
+    position: vscode.Position,
+    context: vscode.InlineCompletionContext,
+    token: vscode.CancellationToken,
+  ): Promise<vscode.InlineCompletionItem[]> {
+    try {
+      const cfg = this.config();
+      const invoked = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
+      if (!cfg.enabled && !invoked) return [];
+      if (!cfg.languages.includes(document.languageId) && !cfg.languages.includes('*')) return [];
+      if (!SCHEMES.includes(document.uri.scheme)) return [];
+      // The suggest widget is open: an inline item would have to extend its selection; stay out of its way.
+      if (context.selectedCompletionInfo) return [];
+      const editor = vscode.window.activeTextEditor;
+      const own = editor?.document === document ? editor : undefined;
+      if (own && (own.selections.length > 1 || !own.selection.isEmpty)) return [];
+      // Cheap size check before copying the text.
+      const length = document.offsetAt(document.lineAt(document.lineCount - 1).range.end);
+      if (length > cfg.settings.maxFileSizeKB * 1024) return [];
+
+      const abort = new AbortController();
+      const sub = token.onCancellationRequested(() => abort.abort());
+      try {
+        const outcome = await this.completer.complete({
+          docId: document.uri.toString(),
+          text: document.getText(),
+          offset: document.offsetAt(position),
+          languageId: document.languageId,
+          indent: {
+            insertSpaces: own?.options.insertSpaces !== false,
+            tabSize: typeof own?.options.tabSize === 'number' ? own.options.tabSize : 4,
+          },
+          trigger: invoked ? 'invoke' : 'automatic',
+          signal: abort.signal,
+        });
+        const c = outcome.completion;
+        if (!c || token.isCancellationRequested) {
+          if (invoked && outcome.skipped && outcome.skipped !== 'cancelled') {
+            vscode.window.setStatusBarMessage(`$(info) TinyFIM: no suggestion here (${outcome.skipped})`, 3000);
+          }
+          return [];
+        }
+        // Always an explicit range: the cursor, plus the auto-closed closers the completion re-adds.
+        const range = new vscode.Range(document.positionAt(c.start), document.positionAt(c.end));
+        const item = new vscode.InlineCompletionItem(c.insertText, range, {
+          title: 'TinyFIM: accepted', command: ACCEPT_COMMAND, arguments: [c.id, c.insertText.length],
+        });
+        return [item];
+      } finally {
+        sub.dispose();
+      }
+    } catch (err) {
+      this.log.error(`inline completion: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      return [];
+    }
+  }
+}

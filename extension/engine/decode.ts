@@ -1,0 +1,229 @@
+// Cached decoding: greedy (default), beam search, top-p sampling; stop tokens / strings, single-line mode,
+// token and wall-clock limits, and a stop check between steps (cancel / supersede).
+// A KvCache keeps the last sequence's keys/values; a new prompt reuses its longest common token prefix,
+// so typing one more character costs feeding the changed tail (usually one or two tokens), not a prefill.
+import { truncatePast, selectRows, type OnnxModel, type Past } from './model';
+import type { Tokenizer } from './tokenizer';
+
+export type StopReason = 'eos' | 'stop' | 'max_tokens' | 'deadline' | 'cancelled' | 'superseded';
+
+export type Strategy =
+  | { kind: 'greedy' }
+  | { kind: 'beam'; beams: number; lengthPenalty?: number }
+  | { kind: 'top_p'; p: number; temperature?: number; seed?: number };
+
+export interface DecodeOptions {
+  maxNewTokens: number;
+  /** Token ids that end the answer (the model's end token and other specials). */
+  stopIds: Set<number>;
+  /** Text stop sequences; the answer is cut before the first one. */
+  stopStrings: string[];
+  singleLine: boolean;
+  /** Absolute time (performance.now() clock) at which decoding stops. */
+  deadline: number;
+  /** Called between steps; a non-null reason stops decoding with it. */
+  interrupt: () => StopReason | null;
+  strategy: Strategy;
+}
+
+export interface DecodeResult {
+  ids: number[];
+  text: string;
+  stopReason: StopReason;
+  prefillTokens: number;
+  reusedTokens: number;
+  /** Sum of log-probabilities of the chosen tokens (the stop token included when the model chose it). */
+  logProb: number;
+}
+
+/** The keys/values of `ids`, plus the logits after the last of them. */
+export class KvCache {
+  ids: number[] = [];
+  past: Past | null = null;
+  logits: Float32Array | null = null;
+  clear(): void { this.ids = []; this.past = null; this.logits = null; }
+}
+
+function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+/** Brings `cache` to exactly `prompt` (reusing what it can); returns tokens fed and reused. */
+export async function prefill(model: OnnxModel, cache: KvCache, prompt: number[]): Promise<{ fed: number; reused: number }> {
+  let k = commonPrefix(cache.ids, prompt);
+  if (k === prompt.length && k === cache.ids.length && cache.logits && cache.past) return { fed: 0, reused: k };
+  if (k === prompt.length) k--; // need the logits after the last prompt token: feed it again
+  const past = cache.past && k > 0 ? truncatePast(cache.past, k) : model.emptyPast();
+  cache.clear(); // if the run throws, never leave a cache that disagrees with its ids
+  const { logits, present } = await model.forward([prompt.slice(k)], past, k);
+  cache.ids = prompt.slice();
+  cache.past = present;
+  cache.logits = logits;
+  return { fed: prompt.length - k, reused: k };
+}
+
+function argmax(v: Float32Array, from = 0, len = v.length): number {
+  let best = from;
+  for (let i = from + 1; i < from + len; i++) if (v[i] > v[best]) best = i;
+  return best - from;
+}
+
+function logSoftmaxAt(v: Float32Array, from: number, len: number, idx: number): number {
+  let max = -Infinity;
+  for (let i = from; i < from + len; i++) if (v[i] > max) max = v[i];
+  let sum = 0;
+  for (let i = from; i < from + len; i++) sum += Math.exp(v[i] - max);
+  return v[from + idx] - max - Math.log(sum);
+}
+
+/** mulberry32: a tiny seeded PRNG so top-p runs are reproducible. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function sampleTopP(v: Float32Array, p: number, temperature: number, rand: () => number): number {
+  const t = Math.max(temperature, 1e-6);
+  let max = -Infinity;
+  for (const x of v) if (x > max) max = x;
+  const probs = Array.from(v, (x, i) => ({ i, q: Math.exp((x - max) / t) }));
+  const z = probs.reduce((s, e) => s + e.q, 0);
+  probs.sort((a, b) => b.q - a.q);
+  const nucleus: typeof probs = [];
+  let mass = 0;
+  for (const e of probs) {
+    nucleus.push(e);
+    mass += e.q / z;
+    if (mass >= p) break;
+  }
+  let r = rand() * nucleus.reduce((s, e) => s + e.q, 0);
+  for (const e of nucleus) {
+    r -= e.q;
+    if (r <= 0) return e.i;
+  }
+  return nucleus[nucleus.length - 1].i;
+}
+
+/** Where the text must end given stop strings / single-line mode, or -1 to go on. */
+export function textStop(text: string, stopStrings: string[], singleLine: boolean): number {
+  let cut = -1;
+  for (const s of stopStrings) {
+    if (!s) continue;
+    const i = text.indexOf(s);
+    if (i !== -1 && (cut === -1 || i < cut)) cut = i;
+  }
+  if (singleLine) {
+    // The first newline after at least one non-whitespace character (a leading newline is kept).
+    const m = /\S[^\n]*\n/.exec(text);
+    if (m) {
+      const i = m.index + m[0].length - 1;
+      if (cut === -1 || i < cut) cut = i;
+    }
+  }
+  return cut;
+}
+
+export async function decode(model: OnnxModel, tok: Tokenizer, cache: KvCache, prompt: number[], o: DecodeOptions): Promise<DecodeResult> {
+  const early = o.interrupt() ?? (performance.now() >= o.deadline ? 'deadline' : null);
+  if (early) return { ids: [], text: '', stopReason: early, prefillTokens: 0, reusedTokens: 0, logProb: 0 };
+  const { fed, reused } = await prefill(model, cache, prompt);
+  const base = { prefillTokens: fed, reusedTokens: reused };
+  if (o.strategy.kind === 'beam' && o.strategy.beams > 1) return { ...base, ...(await beamSearch(model, tok, cache, o, o.strategy.beams, o.strategy.lengthPenalty ?? 1)) };
+
+  const rand = o.strategy.kind === 'top_p' ? rng(o.strategy.seed ?? 0) : null;
+  const ids: number[] = [];
+  let logProb = 0;
+  let stopReason: StopReason = 'max_tokens';
+  let cut = -1;
+  const ctx = model.manifest.architecture.context_length;
+  for (;;) {
+    const logits = cache.logits!;
+    const t = rand && o.strategy.kind === 'top_p' ? sampleTopP(logits, o.strategy.p, o.strategy.temperature ?? 1, rand) : argmax(logits);
+    logProb += logSoftmaxAt(logits, 0, logits.length, t);
+    if (o.stopIds.has(t) || (o.stopIds.size > 0 && tok.isSpecial(t))) { stopReason = 'eos'; break; } // any special ends it (unless no stops at all: raw parity runs)
+    ids.push(t);
+    cut = textStop(tok.decodeStable(ids), o.stopStrings, o.singleLine);
+    if (cut !== -1) { stopReason = 'stop'; break; }
+    if (ids.length >= o.maxNewTokens || cache.ids.length + 1 > ctx) { stopReason = 'max_tokens'; break; }
+    const why = o.interrupt() ?? (performance.now() >= o.deadline ? 'deadline' : null);
+    if (why) { stopReason = why; break; }
+    const { logits: next, present } = await model.forward([[t]], cache.past!, cache.ids.length);
+    cache.ids.push(t);
+    cache.past = present;
+    cache.logits = next;
+  }
+  const full = tok.decodeStable(ids);
+  return { ...base, ids, text: cut === -1 ? full : full.slice(0, cut), stopReason, logProb };
+}
+
+interface Beam { ids: number[]; score: number; done: boolean; reason: StopReason; cut: number }
+
+/** Batched beam search over the cache's prompt state (the cache itself keeps the prompt, not a beam). */
+async function beamSearch(model: OnnxModel, tok: Tokenizer, cache: KvCache, o: DecodeOptions, width: number, lengthPenalty: number):
+Promise<Omit<DecodeResult, 'prefillTokens' | 'reusedTokens'>> {
+  const V = cache.logits!.length;
+  const pastLen0 = cache.ids.length;
+  let alive: Beam[] = [{ ids: [], score: 0, done: false, reason: 'max_tokens', cut: -1 }];
+  let logits = cache.logits!;
+  let past = cache.past!;
+  const finished: Beam[] = [];
+  const norm = (b: Beam): number => b.score / Math.pow(Math.max(1, b.ids.length), lengthPenalty);
+  let reason: StopReason | null = null;
+  for (let step = 0; ; step++) {
+    const cands: { from: number; tok: number; score: number }[] = [];
+    alive.forEach((b, bi) => {
+      const off = bi * V;
+      // top `width` tokens of this beam
+      const lp = new Float32Array(V);
+      let max = -Infinity;
+      for (let i = 0; i < V; i++) if (logits[off + i] > max) max = logits[off + i];
+      let sum = 0;
+      for (let i = 0; i < V; i++) sum += Math.exp(logits[off + i] - max);
+      const lse = max + Math.log(sum);
+      for (let i = 0; i < V; i++) lp[i] = logits[off + i] - lse;
+      const idx = Array.from(lp.keys()).sort((x, y) => lp[y] - lp[x]).slice(0, width);
+      for (const t of idx) cands.push({ from: bi, tok: t, score: b.score + lp[t] });
+    });
+    cands.sort((x, y) => y.score - x.score);
+    const next: Beam[] = [];
+    const rows: number[] = [];
+    for (const c of cands) {
+      if (next.length >= width) break;
+      const parent = alive[c.from];
+      if (o.stopIds.has(c.tok) || tok.isSpecial(c.tok)) {
+        finished.push({ ids: parent.ids, score: c.score, done: true, reason: 'eos', cut: -1 });
+        continue;
+      }
+      const ids = [...parent.ids, c.tok];
+      const cut = textStop(tok.decodeStable(ids), o.stopStrings, o.singleLine);
+      if (cut !== -1) { finished.push({ ids, score: c.score, done: true, reason: 'stop', cut }); continue; }
+      if (ids.length >= o.maxNewTokens || pastLen0 + step + 1 >= model.manifest.architecture.context_length) {
+        finished.push({ ids, score: c.score, done: true, reason: 'max_tokens', cut: -1 });
+        continue;
+      }
+      next.push({ ids, score: c.score, done: false, reason: 'max_tokens', cut: -1 });
+      rows.push(c.from);
+    }
+    alive = next;
+    if (alive.length === 0 || finished.length >= width) break;
+    reason = o.interrupt() ?? (performance.now() >= o.deadline ? 'deadline' : null);
+    if (reason) break;
+    const sel = selectRows(past, rows);
+    const out = await model.forward(alive.map((b) => [b.ids[b.ids.length - 1]]), sel, pastLen0 + step);
+    logits = out.logits;
+    past = out.present;
+  }
+  const pool = finished.length ? finished : alive;
+  const best = pool.reduce((a, b) => (norm(b) > norm(a) ? b : a));
+  const full = tok.decodeStable(best.ids);
+  return { ids: best.ids, text: best.cut === -1 ? full : full.slice(0, best.cut), stopReason: reason ?? best.reason, logProb: best.score };
+}

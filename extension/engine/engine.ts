@@ -1,0 +1,189 @@
+// The Engine: one loaded model, one inference at a time, newest completion request wins.
+// Completions and trace predictions keep separate KV caches so a hover never evicts the typing-through cache.
+import { decode, KvCache, type StopReason, type Strategy } from './decode';
+import type { ModelManifest } from './manifest';
+import { loadModelFolder, type OnnxModel } from './model';
+import { buildFimPrompt, buildTracePrompt, type FimMode } from './prompts';
+import type { Tokenizer } from './tokenizer';
+
+export interface CompletionRequest {
+  prefix: string;
+  suffix: string;
+  maxNewTokens?: number;
+  stop?: string[];
+  /** Wall-clock budget in ms from the call (values above 1e12 are read as an absolute Date.now() deadline). */
+  deadlineMs?: number;
+  signal?: AbortSignal;
+  mode?: FimMode;
+  singleLine?: boolean;
+  /** Decoding strategy; greedy by default. */
+  strategy?: Strategy;
+}
+
+export interface CompletionResult {
+  text: string;
+  tokens: number;
+  ms: number;
+  prefillTokens: number;
+  reusedTokens: number;
+  stopReason: StopReason;
+  /** Prompt length in tokens and the FIM mode used. */
+  promptTokens: number;
+  mode: FimMode;
+}
+
+export interface TraceResult {
+  task: string;
+  answer: string;
+  /** Product of the chosen tokens' probabilities, the end token included (greedy). */
+  probability: number;
+  ms: number;
+  /** A decoding StopReason, or 'too_long' when the program does not fit the context. */
+  stopReason: string;
+  tokens: number;
+}
+
+const DEFAULT_MAX_NEW = 48;
+const DEFAULT_TRACE_DEADLINE_MS = 5000;
+
+function deadlineFrom(ms: number | undefined, t0: number, fallback: number): number {
+  if (ms === undefined) return t0 + fallback;
+  if (ms > 1e12) return t0 + (ms - Date.now()); // an absolute epoch deadline
+  return t0 + ms;
+}
+
+export class Engine {
+  private chain: Promise<unknown> = Promise.resolve();
+  private completeSeq = 0;
+  private dropPending: (() => void) | null = null;
+  private readonly fimCache = new KvCache();
+  private readonly traceCache = new KvCache();
+  private disposed = false;
+  readonly tokenizer: Tokenizer;
+  private readonly model: OnnxModel;
+
+  private constructor(readonly dir: string, readonly manifest: ModelManifest, tokenizer: Tokenizer, model: OnnxModel) {
+    this.tokenizer = tokenizer;
+    this.model = model;
+  }
+
+  /** Loads and validates a model folder; rejects with ModelLoadError. */
+  static async load(dir: string, opts: { threads?: number } = {}): Promise<Engine> {
+    const { manifest, tokenizer, model } = await loadModelFolder(dir, opts);
+    return new Engine(dir, manifest, tokenizer, model);
+  }
+
+  tasks(): string[] {
+    return Object.keys(this.manifest.prompts.tasks);
+  }
+
+  /** Runs `fn` after everything queued before it (one inference at a time). */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private stopIds(stop: string[]): { ids: Set<number>; strings: string[] } {
+    const ids = new Set<number>([this.tokenizer.special('<|endoftext|>')]);
+    const strings: string[] = [];
+    for (const s of stop) {
+      const id = this.tokenizer.specialIds.get(s);
+      if (id !== undefined) ids.add(id);
+      else strings.push(s);
+    }
+    return { ids, strings };
+  }
+
+  complete(req: CompletionRequest): Promise<CompletionResult> {
+    if (this.disposed) return Promise.reject(new Error('engine is disposed'));
+    const t0 = performance.now();
+    const seq = ++this.completeSeq;
+    const mode = req.mode ?? this.manifest.prompts.fim.default_mode;
+    const stub = (stopReason: StopReason): CompletionResult => ({
+      text: '', tokens: 0, ms: performance.now() - t0, prefillTokens: 0, reusedTokens: 0, stopReason, promptTokens: 0, mode,
+    });
+    this.dropPending?.(); // an older request still waiting for its turn ends now
+    return new Promise<CompletionResult>((resolve, reject) => {
+      let started = false;
+      const onAbort = (): void => { if (!started) resolve(stub('cancelled')); };
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+      this.dropPending = () => { if (!started) resolve(stub('superseded')); };
+      this.exclusive(async () => {
+        req.signal?.removeEventListener('abort', onAbort);
+        if (seq !== this.completeSeq) return resolve(stub('superseded'));
+        if (req.signal?.aborted) return resolve(stub('cancelled'));
+        started = true;
+        const maxNew = req.maxNewTokens ?? DEFAULT_MAX_NEW;
+        const budget = this.manifest.architecture.context_length - maxNew;
+        const prompt = buildFimPrompt(this.manifest, this.tokenizer, req.prefix, req.suffix, { mode, budget });
+        const stops = this.stopIds([...this.manifest.prompts.fim.stop, ...(req.stop ?? [])]);
+        const r = await decode(this.model, this.tokenizer, this.fimCache, prompt.ids, {
+          maxNewTokens: maxNew,
+          stopIds: stops.ids,
+          stopStrings: stops.strings,
+          singleLine: req.singleLine ?? false,
+          deadline: deadlineFrom(req.deadlineMs, t0, 10_000),
+          interrupt: () => (seq !== this.completeSeq ? 'superseded' : req.signal?.aborted ? 'cancelled' : null),
+          strategy: req.strategy ?? { kind: 'greedy' },
+        });
+        resolve({
+          text: r.text, tokens: r.ids.length, ms: performance.now() - t0, prefillTokens: r.prefillTokens,
+          reusedTokens: r.reusedTokens, stopReason: r.stopReason, promptTokens: prompt.ids.length, mode,
+        });
+      }).catch(reject);
+    });
+  }
+
+  trace(task: string, program: string, opts: { deadlineMs?: number; signal?: AbortSignal; maxNewTokens?: number } = {}): Promise<TraceResult> {
+    if (this.disposed) return Promise.reject(new Error('engine is disposed'));
+    const t0 = performance.now();
+    const spec = this.manifest.prompts.tasks[task];
+    if (!spec) return Promise.reject(new Error(`unknown task '${task}' (this model has: ${this.tasks().join(', ') || 'none'})`));
+    return this.exclusive(async () => {
+      const res = (answer: string, probability: number, stopReason: string, tokens = 0): TraceResult =>
+        ({ task, answer, probability, ms: performance.now() - t0, stopReason, tokens });
+      if (opts.signal?.aborted) return res('', 0, 'cancelled');
+      const maxNew = opts.maxNewTokens ?? spec.max_new_tokens;
+      const ids = buildTracePrompt(this.manifest, this.tokenizer, task, program, this.manifest.architecture.context_length - maxNew);
+      if (!ids) return res('', 0, 'too_long');
+      const stops = this.stopIds(spec.stop);
+      const r = await decode(this.model, this.tokenizer, this.traceCache, ids, {
+        maxNewTokens: maxNew,
+        stopIds: stops.ids,
+        stopStrings: stops.strings,
+        singleLine: false,
+        deadline: deadlineFrom(opts.deadlineMs, t0, DEFAULT_TRACE_DEADLINE_MS),
+        interrupt: () => (opts.signal?.aborted ? 'cancelled' : null),
+        strategy: { kind: 'greedy' },
+      });
+      return res(r.text, Math.exp(r.logProb), r.stopReason, r.ids.length);
+    });
+  }
+
+  /** Greedy token ids for raw prompt ids (parity tests and tools); does not touch the completion cache. */
+  greedyIds(prompt: number[], n: number): Promise<number[]> {
+    return this.exclusive(async () => {
+      const r = await decode(this.model, this.tokenizer, new KvCache(), prompt, {
+        maxNewTokens: n, stopIds: new Set(), stopStrings: [], singleLine: false,
+        deadline: Infinity, interrupt: () => null, strategy: { kind: 'greedy' },
+      });
+      return r.ids;
+    });
+  }
+
+  /** Forgets the cached keys/values (benchmarks use it to measure cold requests). */
+  clearCache(): Promise<void> {
+    return this.exclusive(async () => { this.fimCache.clear(); this.traceCache.clear(); });
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.completeSeq++; // stop a running completion at its next step
+    await this.chain;
+    this.fimCache.clear();
+    this.traceCache.clear();
+    await this.model.release();
+  }
+}

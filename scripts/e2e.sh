@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# End-to-end tests: packages the extension (.vsix), installs it into a real VS Code (code-server, cached under
+# ~/.cache/tinyfim) and drives it through Debian's Chromium with playwright-core (test/e2e/*.e2e.mjs).
+# Screenshots of each step and the editor's logs go to test-results/e2e/. Prints mocha's "N passing / N failing".
+#   bash scripts/e2e.sh            (npm run test:e2e)
+# Model: models/default when it is shipped, else the trainer's test model (build/test-model) bundled in its place.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export ONNXRUNTIME_NODE_INSTALL=skip
+
+run_dir=$(mktemp -d "${TMPDIR:-/tmp}/tinyfim-e2e.XXXXXX")
+cleanup() {
+  # Kill whatever the test run started and left behind (each is its own process group, listed by pid).
+  if [ -f "$run_dir/pids" ]; then
+    while read -r pid _name; do
+      kill -TERM -- "-$pid" 2>/dev/null || true
+    done < "$run_dir/pids"
+    sleep 1
+    while read -r pid _name; do
+      kill -KILL -- "-$pid" 2>/dev/null || true
+    done < "$run_dir/pids"
+  fi
+  rm -rf "$run_dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start=$(date +%s)
+cs=$(bash scripts/code-server.sh) || { echo "error: could not install code-server (scripts/code-server.sh)" >&2; exit 1; }
+node_bin=$(cat "${TINYFIM_CACHE:-$HOME/.cache/tinyfim}/node-bin-path")
+
+model_args=()
+if [ ! -f models/default/model.json ]; then
+  echo "e2e: models/default is not shipped yet: bundling the test model (build/test-model) in its place" >&2
+  bash scripts/test-model.sh >&2 || { echo "error: building build/test-model failed" >&2; exit 1; }
+  model_args=(--model build/test-model)
+fi
+mkdir -p build test-results/e2e
+bash scripts/package.sh --out build/e2e "${model_args[@]}" > build/e2e-package.log 2>&1 \
+  || { cat build/e2e-package.log >&2; echo "error: packaging failed" >&2; exit 1; }
+tail -n 1 build/e2e-package.log
+target=$(node -p 'process.platform + "-" + process.arch')
+vsix=$(ls -t build/e2e/tinyfim-"$target"-*.vsix | head -n 1)
+
+E2E_CODE_SERVER=$cs E2E_NODE_BIN=$node_bin E2E_VSIX=$root/$vsix E2E_RUN_DIR=$run_dir/run \
+  E2E_ARTEFACTS=$root/test-results/e2e \
+  timeout -k 10 900 node_modules/.bin/mocha --no-config --reporter spec --timeout 240000 --exit 'test/e2e/*.e2e.mjs'
+rc=$?
+echo "e2e: ${SECONDS}s in all ($(( $(date +%s) - start ))s); screenshots and logs in test-results/e2e/"
+exit $rc

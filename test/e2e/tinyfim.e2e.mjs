@@ -1,0 +1,273 @@
+// End-to-end: the packaged .vsix installed into a real VS Code (code-server), used through the browser the way a
+// user does. Run by scripts/e2e.sh, which builds the package and passes (environment):
+//   E2E_CODE_SERVER  code-server executable      E2E_NODE_BIN  the Node 24 bin folder it runs with
+//   E2E_VSIX         the package to install      E2E_RUN_DIR   scratch folder (workspace, user data, extensions)
+//   E2E_ARTEFACTS    screenshots and logs (test-results/e2e)
+// The model is whatever the package bundles; a minute-trained test model writes poor code, so the tests assert
+// that ghost text appears and that Tab inserts exactly what was shown, never specific text.
+// @ts-check
+import * as assert from 'node:assert/strict';
+import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Editor, Session, waitFor } from './harness.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the end-to-end tests with scripts/e2e.sh`);
+  return v;
+};
+
+// Lines typed at the end of a scratch file; the first that gets ghost text is used by the later tests.
+const CANDIDATES = ['for i in range(', 'print(', 'while total < ', 'y = x + ', 'import ', 'x = '];
+const GHOST_WAIT_MS = 15_000;
+
+describe('TinyFIM in a real VS Code (code-server + Chromium)', function () {
+  this.timeout(240_000);
+  const session = new Session({
+    runDir: env('E2E_RUN_DIR'), artefacts: env('E2E_ARTEFACTS'), codeServer: env('E2E_CODE_SERVER'),
+    nodeBin: env('E2E_NODE_BIN'), vsix: env('E2E_VSIX'), workspaceFixture: path.join(HERE, 'workspace'),
+  });
+  const editor = new Editor(session);
+  /** @type {string} */
+  let installedDir = '';
+  /** @type {string | undefined} a line that got ghost text */
+  let working;
+
+  const settingsNow = () => JSON.parse(readFileSync(session.settingsFile, 'utf8'));
+  const file = (name) => path.join(session.workspace, name);
+
+  /** Goes to the end of notes.py on a fresh line and saves, so the disk holds everything before the cursor. */
+  async function freshLine() {
+    const page = editor.page;
+    await editor.openFile('notes.py');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+End');
+    await page.keyboard.press('Enter');
+    // A new line may inherit indentation; Home twice and deleting keeps the line empty and at column 1.
+    await page.keyboard.press('Shift+Home');
+    await page.keyboard.press('Shift+Home');
+    await page.keyboard.press('Delete');
+    await editor.save();
+    return readFileSync(file('notes.py'), 'utf8');
+  }
+
+  /** Types `line` (no newline) and waits for ghost text; '' when none came. */
+  async function typeAndWait(line, waitMs = GHOST_WAIT_MS) {
+    await editor.page.keyboard.type(line, { delay: 40 });
+    return editor.waitForGhost(waitMs).catch(() => '');
+  }
+
+  /** Types the known-good line (or finds one), returning the text before the cursor and the ghost text. */
+  async function ghostAtFreshLine() {
+    const lines = working ? [working, ...CANDIDATES.filter((c) => c !== working)] : CANDIDATES;
+    const tried = [];
+    for (const line of lines) {
+      const before = await freshLine();
+      const ghost = await typeAndWait(line);
+      if (ghost) {
+        working = line;
+        return { before: before + line, ghost, line };
+      }
+      tried.push(line);
+      // Undo the attempt so the scratch file stays small.
+      await editor.page.keyboard.press('Escape');
+      await editor.page.keyboard.press('Shift+Home');
+      await editor.page.keyboard.press('Delete');
+    }
+    throw new Error(`no ghost text after typing any of ${JSON.stringify(tried)} (see logs/*TinyFIM.log)`);
+  }
+
+  before(async function () {
+    this.timeout(300_000);
+    session.prepare();
+    const install = session.installExtension();
+    installedDir = install.folder;
+    console.log(`      installed ${path.basename(env('E2E_VSIX'))} in ${install.ms} ms`);
+    await session.startCodeServer();
+    await session.launchBrowser();
+    await session.openWorkbench();
+    await session.screenshot('workbench');
+  });
+
+  afterEach(async function () {
+    const test = this.currentTest;
+    if (test && test.state === 'failed') {
+      await session.screenshot(`FAILED-${test.title.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60)}`);
+    }
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    session.collectLogs();
+    await session.close();
+  });
+
+  it('installs from the .vsix with its runtime and activates without errors', async () => {
+    for (const rel of ['dist/extension.js', 'dist/linetrace.py', 'node_modules/onnxruntime-node/dist/index.js', 'package.json']) {
+      assert.ok(existsSync(path.join(installedDir, rel)), `installed extension lacks ${rel}`);
+    }
+    const page = editor.page;
+    await editor.openFile('completion.py');
+    await page.locator('.statusbar-item', { hasText: 'TinyFIM' }).first().waitFor({ timeout: 60_000 });
+    const channel = await waitFor('the TinyFIM output log to say "activated"', () => {
+      const log = session.extensionHostLogs().find((f) => /TinyFIM\.log$/.test(f));
+      return log && /activated/.test(readFileSync(log, 'utf8')) ? log : '';
+    }, 60_000);
+    const exthost = session.extensionHostLogs().filter((f) => /exthost\.log$/.test(f)).map((f) => readFileSync(f, 'utf8')).join('\n');
+    const failures = exthost.split('\n').filter((l) => /tinyfim/i.test(l) && /\[error\]|failed|Cannot find module/i.test(l));
+    assert.deepEqual(failures, [], 'extension host errors about TinyFIM');
+    assert.ok(readFileSync(channel, 'utf8').length > 0);
+    await session.screenshot('activated');
+  });
+
+  it('shows ghost text while typing, and Tab inserts exactly that text', async () => {
+    const { before, ghost } = await ghostAtFreshLine();
+    await session.screenshot('ghost-text');
+    await editor.page.keyboard.press('Tab');
+    await editor.save(); // (a new suggestion may show at once after the accepted one; it is not in the file)
+    await session.screenshot('accepted');
+    assert.equal(readFileSync(file('notes.py'), 'utf8'), before + ghost);
+  });
+
+  it('asks for a completion on Alt+\\ after Escape dismissed one', async () => {
+    await ghostAtFreshLine();
+    await editor.page.keyboard.press('Escape');
+    assert.ok(await editor.staysWithoutGhost(1500), 'Escape dismisses the ghost text');
+    await editor.page.keyboard.press('Alt+Backslash');
+    const ghost = await editor.waitForGhost(GHOST_WAIT_MS);
+    assert.ok(ghost.trim().length > 0);
+    await session.screenshot('manual-trigger');
+    await editor.page.keyboard.press('Escape');
+  });
+
+  it('toggles completions off and on from the command palette', async () => {
+    await ghostAtFreshLine(); // makes sure `working` is a line that gets ghost text
+    await editor.page.keyboard.press('Escape');
+    await editor.runCommand('TinyFIM: Toggle Inline Completions');
+    await waitFor('tinyfim.completions.enable = false in settings.json', () => settingsNow()['tinyfim.completions.enable'] === false, 15_000);
+    await editor.page.locator('.statusbar', { hasText: 'off' }).first().waitFor({ timeout: 10_000 }).catch(() => {});
+    await session.screenshot('toggled-off');
+    await freshLine();
+    const ghost = await typeAndWait(String(working), 6000);
+    assert.equal(ghost, '', 'no automatic ghost text while completions are off');
+    await editor.page.keyboard.press('Alt+Backslash');
+    assert.ok((await editor.waitForGhost(GHOST_WAIT_MS)).trim(), 'Alt+\\ still asks while automatic completions are off');
+    await editor.page.keyboard.press('Escape');
+    await editor.runCommand('TinyFIM: Toggle Inline Completions');
+    await waitFor('tinyfim.completions.enable = true in settings.json', () => settingsNow()['tinyfim.completions.enable'] === true, 15_000);
+    await freshLine();
+    assert.ok(await typeAndWait(String(working)), 'ghost text is back after toggling on');
+    await session.screenshot('toggled-on');
+    await editor.page.keyboard.press('Escape');
+  });
+
+  it('hover shows the predicted output and line count; "Run and compare" shows the actual values', async () => {
+    const page = editor.page;
+    await editor.openFile('hover.py');
+    const line = page.locator('.editor-instance .view-line', { hasText: 'print(total)' });
+    await line.click(); // the cursor inside the snippet: after the run the hover reopens with the results
+    await line.locator('span span').first().hover();
+    const hover = page.locator('.monaco-hover', { hasText: 'Predicted output' });
+    await hover.first().waitFor({ timeout: 30_000 });
+    const card = await hover.first().innerText();
+    assert.match(card, /TinyFIM trace prediction/);
+    assert.match(card, /Predicted output/);
+    assert.match(card, /Executed lines:/);
+    await session.screenshot('hover-prediction');
+    await hover.first().locator('a', { hasText: 'Run and compare' }).click();
+    const compared = page.locator('.monaco-hover', { hasText: 'Actual output' });
+    await compared.first().waitFor({ timeout: 60_000 });
+    const after = await compared.first().innerText();
+    // The snippet is total = 0 + 1 + 2 + 3: it prints 6. Line count: whatever the tracer counted, a number.
+    assert.match(after, /Actual output[^\n]*\n+\s*6\b/);
+    assert.match(after, /actual \d+/);
+    assert.match(after, /Ran with/);
+    await session.screenshot('hover-run-and-compare');
+    await page.keyboard.press('Escape');
+  });
+
+  it('reports a corrupt model clearly, keeps the editor working, and recovers with "Use Bundled Model"', async () => {
+    // A model folder whose manifest is consistent but whose model.onnx is cut off: onnxruntime must refuse it.
+    const bundled = path.join(installedDir, 'models', 'default');
+    const corrupt = path.join(session.runDir, 'corrupt-model');
+    cpSync(bundled, corrupt, { recursive: true });
+    const onnx = readFileSync(path.join(corrupt, 'model.onnx'));
+    const cut = onnx.subarray(0, Math.floor(onnx.length / 3));
+    writeFileSync(path.join(corrupt, 'model.onnx'), cut);
+    const manifest = JSON.parse(readFileSync(path.join(corrupt, 'model.json'), 'utf8'));
+    const { createHash } = await import('node:crypto');
+    manifest.files['model.onnx'] = { sha256: createHash('sha256').update(cut).digest('hex'), bytes: cut.length };
+    writeFileSync(path.join(corrupt, 'model.json'), JSON.stringify(manifest, null, 2));
+
+    await editor.updateSettings({ 'tinyfim.model.path': corrupt });
+    const toast = editor.page.locator('.notifications-toasts .notification-toast', { hasText: 'TinyFIM cannot load' });
+    await toast.first().waitFor({ timeout: 60_000 });
+    const message = await toast.first().innerText();
+    assert.ok(message.includes('corrupt-model'), `the message names the folder: ${message}`);
+    assert.match(message, /Completions are off until a model loads/);
+    await session.screenshot('corrupt-model-notification');
+
+    // The editor keeps working: typing and saving still do, and no ghost text comes from a broken model.
+    const before = await freshLine();
+    await editor.page.keyboard.type('still_typing = 1', { delay: 20 });
+    await editor.save();
+    assert.equal(readFileSync(file('notes.py'), 'utf8'), `${before}still_typing = 1`);
+    await session.screenshot('corrupt-model-editor-works');
+
+    await toast.first().locator('a.monaco-button, .monaco-button', { hasText: 'Use Bundled Model' }).first().click();
+    await waitFor('tinyfim.model.path cleared', () => (settingsNow()['tinyfim.model.path'] ?? '') === '', 15_000);
+    const { ghost } = await ghostAtFreshLine();
+    assert.ok(ghost.trim(), 'completions work again with the bundled model');
+    await editor.page.keyboard.press('Escape');
+    await session.screenshot('corrupt-model-recovered');
+  });
+
+  it('opens the walkthrough with completions, hovers and training', async () => {
+    await editor.runCommand('Welcome: Open Walkthrough...');
+    const input = editor.page.locator('.quick-input-widget input');
+    await input.fill('TinyFIM');
+    await editor.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Get Started with TinyFIM' }).first().waitFor({ timeout: 20_000 });
+    await editor.page.keyboard.press('Enter');
+    const page = editor.page.locator('.gettingStartedContainer');
+    await page.first().waitFor({ timeout: 30_000 });
+    for (const title of ['Ghost-text completions', 'Trace predictions in hovers', 'Train a model on your code']) {
+      await page.first().getByText(title).first().waitFor({ timeout: 15_000 });
+    }
+    await session.screenshot('walkthrough');
+    await editor.runCommand('View: Close Editor');
+  });
+
+  it('"Train a Model on This Workspace" runs the trainer in a terminal and switches to the new model', async () => {
+    // A stand-in trainer (test/e2e/fake-trainer) with the real command line: the real pipeline takes minutes.
+    const trainer = path.join(session.runDir, 'fake-trainer');
+    cpSync(path.join(HERE, 'fake-trainer'), trainer, { recursive: true });
+    writeFileSync(path.join(trainer, 'model-source.txt'), path.join(installedDir, 'models', 'default'));
+    await editor.updateSettings({ 'tinyfim.train.trainerPath': trainer, 'tinyfim.train.pythonPath': 'python3' });
+
+    await editor.runCommand('TinyFIM: Train a Model on This Workspace');
+    const input = editor.page.locator('.quick-input-widget input');
+    await editor.page.locator('.quick-input-list .monaco-list-row', { hasText: 'test' }).first().waitFor({ timeout: 20_000 });
+    await input.fill('test');
+    await editor.page.keyboard.press('Enter');
+
+    const done = editor.page.locator('.notifications-toasts .notification-toast', { hasText: 'training finished' });
+    await done.first().waitFor({ timeout: 60_000 });
+    await session.screenshot('training-finished');
+    const args = JSON.parse(readFileSync(path.join(trainer, 'args.json'), 'utf8'));
+    assert.deepEqual(args.slice(0, 3), ['pipeline', '--preset', 'test']);
+    assert.equal(args[args.indexOf('--code') + 1], session.workspace);
+    const terminalText = await editor.page.locator('.terminal-wrapper .xterm-rows').first().innerText().catch(() => '');
+    if (terminalText) assert.match(terminalText.replace(/\u00a0/g, ' '), /\[pipeline\] export: done[\s\S]*done\. Press any key/);
+
+    await done.first().locator('.monaco-button', { hasText: 'Use This Model' }).first().click();
+    const out = args[args.indexOf('--out') + 1];
+    await waitFor('tinyfim.model.path = the new model', () => settingsNow()['tinyfim.model.path'] === out, 15_000);
+    assert.ok(statSync(path.join(out, 'model.json')).isFile());
+    assert.ok(readdirSync(out).includes('model.onnx'));
+    const { ghost } = await ghostAtFreshLine();
+    assert.ok(ghost.trim(), 'completions come from the new model');
+    await session.screenshot('training-model-in-use');
+  });
+});

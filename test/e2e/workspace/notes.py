@@ -1,0 +1,2 @@
+# scratch file for the toggle and manual-trigger tests
+x = 1

@@ -1,0 +1,30 @@
+// Shared by the engine tests: where the test model and the Python reference live.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..', '..'); // out/test/extension -> repo root
+export const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
+
+/** The model folder the tests load: env TINYFIM_TEST_MODEL, default build/test-model. */
+export function testModelDir(): string {
+  const dir = path.resolve(ROOT, process.env.TINYFIM_TEST_MODEL ?? 'build/test-model');
+  if (!existsSync(path.join(dir, 'model.json'))) {
+    throw new Error(`test model not found at ${dir}: build it with \`bash scripts/test-model.sh\` or set TINYFIM_TEST_MODEL to a model folder`);
+  }
+  return dir;
+}
+
+/** The training run behind the test model (PyTorch reference): env TINYFIM_TEST_RUN, default build/test-pipeline. */
+export function testRunDir(): string {
+  const dir = path.resolve(ROOT, process.env.TINYFIM_TEST_RUN ?? 'build/test-pipeline');
+  if (!existsSync(dir)) throw new Error(`test run not found at ${dir}: run \`bash scripts/test-model.sh\` or set TINYFIM_TEST_RUN`);
+  return dir;
+}
+
+/** Runs a Python snippet in the project venv with `input` (JSON) on stdin; returns its stdout parsed as JSON. */
+export function python<T>(code: string, input: unknown): T {
+  if (!existsSync(PYTHON)) throw new Error(`${PYTHON} not found: run \`npm run setup\` first`);
+  const out = execFileSync(PYTHON, ['-c', code], { cwd: ROOT, input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 64 << 20 });
+  return JSON.parse(out) as T;
+}

@@ -1,0 +1,77 @@
+// Golden post-processing cases (test/extension/golden/postprocess/*.txt) plus per-filter checks.
+import * as assert from 'node:assert/strict';
+import { buildContext, replaceRange } from '../../extension/completion/context';
+import {
+  PIPELINE, balanceBrackets, dropEmpty, formatIndentation, limitScope, postprocess, stopAtSuffixOverlap,
+  trimTrailingWhitespace,
+} from '../../extension/completion/postprocess';
+import { CURSOR, loadGolden, splitCursor } from './golden';
+
+const show = (s: string | undefined) => (s === undefined ? '(dropped)' : s.replace(/\t/g, '→'));
+
+function ctxOf(doc: string, opts = {}) {
+  const { text, offset } = splitCursor(doc);
+  return buildContext(text, offset, opts);
+}
+
+describe('postprocess golden cases', () => {
+  const cases = loadGolden();
+
+  it('has at least 40 cases, each with a distinct name', () => {
+    assert.ok(cases.length >= 40, `only ${cases.length} golden cases`);
+    assert.equal(new Set(cases.map((c) => c.name)).size, cases.length);
+  });
+
+  for (const c of cases) {
+    it(`${c.file}: ${c.name}`, () => {
+      const { text, offset } = splitCursor(c.document);
+      const ctx = buildContext(text, offset, c.options);
+      const out = postprocess(ctx, c.completion);
+      let actual: string | undefined;
+      if (out !== undefined) {
+        const { start, end } = replaceRange(ctx);
+        actual = text.slice(0, start) + out + CURSOR + text.slice(end);
+      }
+      assert.equal(show(actual), show(c.expected));
+    });
+  }
+});
+
+describe('postprocess filters', () => {
+  it('the pipeline names every filter once', () => {
+    assert.equal(new Set(PIPELINE.map(([name]) => name)).size, PIPELINE.length);
+  });
+
+  it('postprocess is idempotent on its own output for single-line completions without closers', () => {
+    const ctx = ctxOf('x = ║');
+    const once = postprocess(ctx, 'compute(a, b)  ')!;
+    assert.equal(postprocess(ctx, once), once);
+  });
+
+  it('stopAtSuffixOverlap leaves completions alone when the line ends with closers', () => {
+    assert.equal(stopAtSuffixOverlap(ctxOf('f(║)'), 'a)'), 'a)');
+  });
+
+  it('balanceBrackets does not touch text without brackets', () => {
+    assert.equal(balanceBrackets(ctxOf('x = ║'), 'a + b'), 'a + b');
+  });
+
+  it('limitScope ignores single-line mode', () => {
+    const ctx = ctxOf('def f():\n    x = ║');
+    assert.equal(limitScope(ctx, 'a\nb'), 'a\nb');
+  });
+
+  it('formatIndentation converts a tab-indented body to the editor spaces', () => {
+    const ctx = ctxOf('if x:║', { indent: { insertSpaces: true, tabSize: 2 } });
+    assert.equal(formatIndentation(ctx, '\n\ty()'), '\n  y()');
+  });
+
+  it('trimTrailingWhitespace keeps a leading line break', () => {
+    assert.equal(trimTrailingWhitespace(ctxOf('def f():║'), '\n  x  \n\n'), '\n  x');
+  });
+
+  it('dropEmpty drops whitespace-only text and keeps real text', () => {
+    assert.equal(dropEmpty(ctxOf('x = ║'), ' \n\t'), undefined);
+    assert.equal(dropEmpty(ctxOf('x = ║'), '1'), '1');
+  });
+});

@@ -1,0 +1,89 @@
+"""The training loop: it learns, skips and reports NaNs, resumes exactly, and its schedule is active."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from model_fixtures import counting_rows, preset, read_metrics, write_dataset
+
+from trainer.errors import UserError
+from trainer.export import load_model
+from trainer.model import greedy
+from trainer.train import train
+
+V, T = 40, 32
+
+
+@pytest.fixture()
+def counting(tmp_path):
+    return write_dataset(tmp_path / "ds", {"train": counting_rows(64, T, V, 0), "val": counting_rows(8, T, V, 1)}, V)
+
+
+def test_overfits_one_batch_to_near_zero_loss_and_greedy_reproduces_it(tmp_path):
+    rows = counting_rows(4, T, V, 3)
+    ds = write_dataset(tmp_path / "ds", {"train": rows, "val": rows}, V)
+    p = preset(batch_size=4, grad_accum=1, steps=100, lr=1e-2, warmup=10, eval_every=100, checkpoint_every=100,
+               log_every=10)
+    p["model"]["dropout"] = 0.0
+    out = train(p, ds, tmp_path / "run", tensorboard=False, progress=False)
+    assert out["val_loss"] < 0.05, out
+    model, ckpt = load_model(tmp_path / "run", "best")
+    assert ckpt["step"] == 100
+    start = [int(t) for t in rows[0, :3]]
+    assert greedy(model, start, 10, stop_ids=()) == [int(t) for t in rows[0, 3:13]]
+
+
+def test_injected_nan_is_skipped_logged_and_training_goes_on(counting, tmp_path):
+    run = tmp_path / "run"
+    out = train(preset(steps=8), counting, run, tensorboard=False, progress=False, inject_nan_steps={2, 5})
+    assert out["skipped_steps"] == 2
+    skipped = [r for r in read_metrics(run) if r.get("event") == "skipped_nonfinite"]
+    assert [r["step"] for r in skipped] == [3, 6]
+    model, _ = load_model(run, "last")
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert np.isfinite(out["val_loss"])
+
+
+def test_nan_every_step_stops_with_a_clear_message(counting, tmp_path):
+    p = preset(steps=20, nan_patience=3)
+    with pytest.raises(UserError, match="3 steps in a row"):
+        train(p, counting, tmp_path / "run", tensorboard=False, progress=False, inject_nan_steps=set(range(2, 20)))
+
+
+def test_resume_is_exact_20_steps_equal_10_plus_10(counting, tmp_path):
+    p = preset(steps=20)  # dropout 0.1 and grad_accum 2: the RNG and data position must both be restored
+    train(p, counting, tmp_path / "a", tensorboard=False, progress=False)
+    train(p, counting, tmp_path / "b", tensorboard=False, progress=False, stop_after=10)
+    mid, _ = load_model(tmp_path / "b", "last")
+    train(p, counting, tmp_path / "b", tensorboard=False, progress=False, resume=True)
+    a, ca = load_model(tmp_path / "a", "last")
+    b, cb = load_model(tmp_path / "b", "last")
+    assert ca["step"] == cb["step"] == 20 and ca["position"] == cb["position"]
+    for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(pa, pb), name
+    pairs = zip(a.state_dict().values(), mid.state_dict().values(), strict=True)
+    assert any(not torch.equal(pa, pm) for pa, pm in pairs)  # the second half did change the weights
+    assert torch.equal(ca["optimizer"]["state"][0]["exp_avg"], cb["optimizer"]["state"][0]["exp_avg"])
+
+
+def test_schedule_is_active_and_loss_goes_down(counting, tmp_path):
+    run = tmp_path / "run"
+    train(preset(steps=30, warmup=5, eval_every=10, checkpoint_every=10), counting, run, tensorboard=False,
+          progress=False)
+    logs = [r for r in read_metrics(run) if "lr" in r]
+    lrs = [r["lr"] for r in logs]
+    assert lrs[0] < lrs[4] and lrs[4] > lrs[-1]  # warmup then decay
+    assert all(r["grad_norm"] > 0 for r in logs)
+    evals = [r for r in read_metrics(run) if "val_loss" in r]
+    assert evals[-1]["val_loss"] < evals[0]["val_loss"] < np.log(V)
+    assert "val_loss/code" in evals[0] and "val_loss/tinypy/output" in evals[0]
+
+
+def test_refuses_to_overwrite_a_run_and_vocab_mismatch(counting, tmp_path):
+    train(preset(steps=2), counting, tmp_path / "run", tensorboard=False, progress=False)
+    with pytest.raises(UserError, match="--resume"):
+        train(preset(steps=2), counting, tmp_path / "run", tensorboard=False, progress=False)
+    bad = write_dataset(tmp_path / "bad", {"train": counting_rows(8, T, V + 5), "val": counting_rows(8, T, V)}, V)
+    with pytest.raises(ValueError, match="vocab"):
+        train(preset(steps=2), bad, tmp_path / "run2", tensorboard=False, progress=False)

@@ -1,0 +1,333 @@
+"""The TinyPy Generator grammar (MarwaNair/TinyPy-Generator, HEAD f2c48e2), seeded and fast.
+
+    from trainer.tinypy.generator import generate_programs, generate_samples
+    programs = generate_programs("ALL", 1000, seed=0, workers=2)   # list of pure programs (str)
+    samples = generate_samples("3.1", 10, seed=0)                  # list of Sample(program, level, output, text)
+
+Each program is the exact text the original grammar produces: TAB indentation, `if  x > 1 :` (OPTIONAL_NOT's
+space), `( f >= 7)`, `(a - 4)+(1 + y)`, a space before every `:`, variables a-z, digits 0-255, for/while
+bounds from the (step, count) pairs, and `max_init` set by the level string (so under ALL every sub-level
+may have up to 6 initializations). Rather than a generic CFG walker, each rule is a small function that
+makes the same uniform choices as the original rule (same distribution, much faster).
+
+Determinism: program i is drawn from `random.Random(_derive(seed, i))` only, so the same seed gives the same
+programs whatever the worker count. Programs that raise (e.g. ZeroDivisionError) are redrawn from the same
+generator; kept samples are deduplicated on the SHA-256 of the full `# output` sample, in index order, and
+generation stops early (with a warning) after 1000 consecutive duplicates, like the original.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import sys
+from dataclasses import dataclass
+
+from trainer.tinypy.tracer import fast_trace, trace
+
+LEVELS = ("1.1", "1.2", "2.1", "2.2", "3.1", "3.2", "4.1")
+ALL_LEVELS = (*LEVELS, "ALL")
+_MAX_INIT = {"1.1": 2, "1.2": 3, "2.1": 2, "3.1": 2, "3.2": 4, "4.1": 2}  # anything else (2.2, ALL): 5
+_VARS = "abcdefghijklmnopqrstuvwxyz"
+_DIGITS = [str(i) for i in range(256)]
+_ARITH = "+-*/"
+_RELOPS = ("<", ">", "<=", ">=", "!=", "==")
+_LOOP_PAIRS = ((1, 2), (2, 1), (2, 2), (2, 3), (3, 2))  # (step, iteration count) drawn for FINAL
+MAX_CONSECUTIVE_DUPLICATES = 1000
+
+
+class _Grammar:
+    """One program's expansion state: the original's init_count/max_init, assigned_identifiers, last_variable."""
+
+    def __init__(self, rng: random.Random, max_init: int):
+        self.rng = rng
+        self.max_init = max_init
+        self.inits: dict[str, str] = {}  # variable -> its (latest) initialization value
+        self.last: str | None = None  # the variable of SIMPLE/ADVANCED_ASSIGNMENTS, if any
+        self.start = 0  # range start / while start (the original's stored INITIAL)
+        self.step = 1
+
+    def coin(self) -> bool:
+        return self.rng.getrandbits(1) == 1
+
+    def digit(self) -> str:
+        return _DIGITS[self.rng.getrandbits(8)]
+
+    def ident(self) -> str:  # EXPRESSION_IDENTIFIER: a random *initialized* variable
+        return self.rng.choice(list(self.inits))
+
+    def term(self) -> str:
+        return self.ident() if self.coin() else self.digit()
+
+    def op(self) -> str:
+        return _ARITH[self.rng.getrandbits(2)]
+
+    def initializations(self) -> str:  # IDENTIFIER_INITIALIZATION with the max_init cap
+        k = 1
+        for _ in range(self.max_init):
+            if not self.coin():
+                break
+            k += 1
+        lines = []
+        for _ in range(k):
+            var = _VARS[self.rng.randrange(26)]
+            value = self.digit()
+            self.inits[var] = value
+            lines.append(f"{var} = {value}\n")
+        return "".join(lines)
+
+    def expression(self) -> str:
+        t1 = self.term()
+        op = self.op()
+        return f"{t1} {op} {self.term()}"
+
+    def arithmetic_evaluation(self) -> str:  # SIMPLE_ARITHMETIC_EVALUATION: (e)op(e)op(e)... no outer spaces
+        parts = [f"({self.expression()})"]
+        while self.coin():
+            parts.append(self.op())
+            parts.append(f"({self.expression()})")
+        return "".join(parts)
+
+    def simple_assignment(self) -> str:
+        if self.coin():
+            return ""
+        var = _VARS[self.rng.randrange(26)]
+        self.last = var
+        return f"{var} = {self.expression()}\n"
+
+    def advanced_assignment(self) -> str:
+        k = self.rng.randrange(3)
+        if k == 2:
+            return ""
+        var = _VARS[self.rng.randrange(26)]
+        self.last = var
+        rhs = self.arithmetic_evaluation() if k == 0 else self.expression()
+        return f"{var} = {rhs}\n"
+
+    def display(self) -> str:  # DISPLAY: the assigned variable if any, else a random initialized one
+        return f"print({self.last if self.last is not None else self.ident()})"
+
+    def advanced_display(self) -> str:
+        if self.coin():
+            return self.display()
+        a = self.ident()
+        op = self.op()
+        b = self.ident() if self.coin() else self.digit()
+        return f"print({a} {op} {b})"
+
+    def condition_expression(self) -> str:
+        a = self.ident()
+        rel = _RELOPS[self.rng.randrange(6)]
+        b = self.ident() if self.coin() else self.digit()
+        return f"{a} {rel} {b}"
+
+    def condition(self) -> str:  # OPTIONAL_NOT is "not " or " " (hence `if  x < 1 :`)
+        if self.coin():
+            prefix = "not " if self.coin() else " "
+            return prefix + self.condition_expression()
+        return self.condition_expression()
+
+    def chain_condition(self) -> str:
+        k = self.rng.randrange(3)
+        if k == 0:
+            left = self.chain_condition()
+            logic = "and" if self.coin() else "or"
+            return f"{left} {logic} ({self.condition()})"
+        if k == 1:
+            return f"not ({self.condition()})"
+        return f"({self.condition()})"
+
+    def initial(self) -> str:
+        value = self.digit()
+        self.start = int(value)
+        return value
+
+    def draw_pair(self) -> int:
+        step, count = _LOOP_PAIRS[self.rng.randrange(5)]
+        self.step = step
+        return step * count
+
+    def for_header(self) -> str:
+        three = self.coin()
+        var = self.ident()
+        start = self.initial()
+        final = self.draw_pair() + self.start - 1
+        if three:
+            return f"for {var} in range({start}, {final}, {self.step}) :"
+        return f"for {var} in range({start}, {final}) :"
+
+    def while_loop(self, less: bool) -> str:
+        var = self.ident()
+        self.start = int(self.inits[var])  # EXPRESSION_IDENTIFIER_WHILE starts from its initialization value
+        if less:
+            rel = "<" if self.coin() else "<="
+            final = self.draw_pair() + self.start - 1
+            sign = "+"
+        else:
+            rel = ">" if self.coin() else ">="
+            final = self.start - self.draw_pair() + 1
+            sign = "-"
+        body = self.display()
+        return f"while {var} {rel} {final} :\n\t{body}\n\t{var} = {var} {sign} {self.step}"
+
+    # ---- levels
+
+    def level(self, name: str) -> str:
+        return getattr(self, "level_" + name.replace(".", "_"))()
+
+    def level_1_1(self) -> str:
+        ii = self.initializations()
+        sa = self.simple_assignment()
+        return ii + sa + self.advanced_display()
+
+    def level_1_2(self) -> str:
+        ii = self.initializations()
+        aa = self.advanced_assignment()
+        return ii + aa + self.advanced_display()
+
+    def _if_level(self, advanced: bool) -> str:
+        shape = self.rng.randrange(3)
+        ii = self.initializations()
+        aa = self.advanced_assignment() if advanced else ""
+        cond = self.chain_condition if advanced else self.condition
+        show = self.advanced_display if advanced else self.display
+        text = f"{ii}{aa}if {cond()} :\n\t{show()}"
+        if shape == 1:
+            text += f"\nelif {cond()} :\n\t{show()}"
+        if shape in (1, 2):
+            text += f"\nelse :\n\t{show()}"
+        return text
+
+    def level_2_1(self) -> str:
+        return self._if_level(False)
+
+    def level_2_2(self) -> str:
+        return self._if_level(True)
+
+    def level_3_1(self) -> str:
+        ii = self.initializations()
+        return f"{ii}{self.for_header()}\n\t{self.display()}"
+
+    def level_3_2(self) -> str:
+        ii = self.initializations()
+        aa = self.advanced_assignment()
+        simple = self.coin()  # ADVANCED_FOR_LOOP := FOR_LOOP | FOR_HEADER \n \t ADVANCED_DISPLAY
+        header = self.for_header()
+        show = self.display() if simple else self.advanced_display()
+        return f"{ii}{aa}{header}\n\t{show}"
+
+    def level_4_1(self) -> str:
+        less = self.coin()
+        ii = self.initializations()
+        return ii + self.while_loop(less)
+
+
+@dataclass
+class Sample:
+    program: str
+    level: str  # the sub-level that produced it (never "ALL")
+    output: str  # exact stdout
+    text: str  # the TinyPy `# output` sample
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+def output_sample(program: str, stdout: str) -> str:
+    """TinyPy's labelled sample: program, `# output`, one `# line` per stripped stdout line (`# ` if none)."""
+    return program + "\n# output\n" + "\n".join("# " + line for line in stdout.strip().split("\n"))
+
+
+def _derive(seed: int, index: int, stream: int = 0) -> int:
+    """A seed for item `index` of stream `stream` (e.g. the level): independent of worker count and hash seed."""
+    return ((((seed & 0xFFFFFFFFFFFF) << 8) | (stream & 0xFF)) << 40) | (index & 0xFFFFFFFFFF)
+
+
+def check_level(level: str) -> str:
+    level = str(level).upper()
+    if level not in ALL_LEVELS:
+        raise ValueError(f"unknown level {level!r}; choose from {', '.join(ALL_LEVELS)}")
+    return level
+
+
+def generate_one(level: str, seed: int, index: int) -> Sample:
+    """Program number `index` of the stream for (level, seed); redraws until it runs without error."""
+    rng = random.Random(_derive(seed, index, ALL_LEVELS.index(level)))
+    max_init = _MAX_INIT.get(level, 5)
+    while True:
+        sub = LEVELS[rng.randrange(7)] if level == "ALL" else level
+        program = _Grammar(rng, max_init).level(sub)
+        r = fast_trace(program)
+        if r is None:  # cannot happen for grammar output; keep the reference as a safety net
+            r = trace(program)
+        if r.error is None:
+            return Sample(program, sub, r.output, output_sample(program, r.output))
+
+
+def _generate_range(args: tuple[str, int, int, int]) -> list[Sample]:
+    level, seed, start, stop = args
+    return [generate_one(level, seed, i) for i in range(start, stop)]
+
+
+def iter_samples(level: str, seed: int, workers: int = 1, chunk: int = 2000, hint: int = 0):
+    """Endless stream of samples in index order (parallel chunks, merged in order).
+
+    hint: how many will probably be used; past it, chunks are made one at a time (no wasted work)."""
+    level = check_level(level)
+    if workers <= 1:
+        i = 0
+        while True:
+            yield generate_one(level, seed, i)
+            i += 1
+    import multiprocessing as mp
+
+    with mp.get_context("fork" if sys.platform != "win32" else "spawn").Pool(workers) as pool:
+        pending = []
+        nxt = 0
+        while True:
+            while len(pending) < 2 * workers and (nxt < hint or not pending):
+                pending.append(pool.apply_async(_generate_range, ((level, seed, nxt, nxt + chunk),)))
+                nxt += chunk
+            yield from pending.pop(0).get()
+
+
+def generate_samples(level: str, count: int, seed: int = 0, workers: int = 1, progress: bool = False) -> list[Sample]:
+    """`count` unique samples (SHA-256 of the `# output` text), the same for any worker count."""
+    seen: set[bytes] = set()
+    kept: list[Sample] = []
+    dups = 0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=count, desc=f"tinypy {level}", unit="prog", file=sys.stderr)
+    chunk = max(100, min(2000, count // max(1, workers * 4) + 1))
+    stream = iter_samples(level, seed, workers, chunk=chunk, hint=count + count // 100)
+    try:
+        for s in stream:
+            if len(kept) >= count:
+                break
+            h = hashlib.sha256(s.text.encode("utf-8")).digest()
+            if h in seen:
+                dups += 1
+                if dups >= MAX_CONSECUTIVE_DUPLICATES:
+                    print(f"warning: {dups} consecutive duplicates, stopping at {len(kept)} programs",
+                          file=sys.stderr)
+                    break
+                continue
+            dups = 0
+            seen.add(h)
+            kept.append(s)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        stream.close()
+        if bar is not None:
+            bar.close()
+    return kept
+
+
+def generate_programs(level: str, count: int, seed: int = 0, workers: int = 1) -> list[str]:
+    """`count` unique pure programs of `level` (1.1 ... 4.1 or ALL) for `seed`."""
+    return [s.program for s in generate_samples(level, count, seed, workers)]

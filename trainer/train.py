@@ -1,0 +1,502 @@
+"""`python -m trainer train`: train a preset on a built dataset, resumably.
+
+    python -m trainer train --preset test --data data/ds/test --out runs/test [--resume] [--device cpu|cuda]
+    torchrun --nproc_per_node 8 -m trainer train ...      (DDP; rank 0 writes)
+
+One step = grad_accum micro-batches of batch_size rows (per process). The data order is a fixed function of
+(seed, epoch); the checkpoint holds model, optimiser, scheduler, every RNG and the data position, so a
+resumed run takes exactly the steps an uninterrupted one would. The loss is the shared masked loss of
+trainer.model (mask 0 tokens never count). Non-finite loss or gradient norm: the step is skipped and
+logged; `nan_patience` of them in a row stop the run with a clear message.
+
+The run folder: config.json (resolved config), tokenizer.json and data_meta.json (copies, for export),
+metrics.jsonl, tb/ (TensorBoard), checkpoints/{last,best}.pt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from trainer.errors import UserError
+
+PRESET_DIR = Path(__file__).parent / "presets"
+
+TRAIN_DEFAULTS = {"batch_size": 8, "grad_accum": 1, "lr": 1e-3, "min_lr_ratio": 0.1, "warmup": 100, "steps": 1000,
+                  "weight_decay": 0.1, "grad_clip": 1.0, "beta1": 0.9, "beta2": 0.95, "eval_every": 200,
+                  "eval_batches": 8, "gen_samples": 8, "checkpoint_every": 200, "best_metric": "val_loss",
+                  "nan_patience": 5, "seed": 1337, "compile": False, "log_every": 10, "threads": None}
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", required=True, help="preset name (trainer/presets/NAME.json) or a JSON path")
+    parser.add_argument("--data", required=True, help="built dataset folder (python -m trainer dataset build)")
+    parser.add_argument("--out", required=True, help="run folder for checkpoints, metrics and TensorBoard logs")
+    parser.add_argument("--resume", action="store_true", help="continue exactly from OUT/checkpoints/last.pt")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--steps", type=int, default=None, help="total optimiser steps (overrides the preset)")
+    parser.add_argument("--stop-after", type=int, default=None,
+                        help="stop (with a checkpoint) after this step, keeping the schedule of --steps")
+    parser.add_argument("--tokenizer", default=None, help="tokenizer.json (default: found via the dataset)")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                        help="torch.compile the model (default: the preset's setting)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a train config value, e.g. --set lr=3e-4 (repeatable)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard logs")
+    parser.add_argument("--inject-nan-at", type=int, action="append", default=[], metavar="STEP",
+                        help="testing aid: make the loss NaN at this step (repeatable)")
+
+
+def run(args) -> int:
+    preset = load_preset(args.preset)
+    overrides = {}
+    if args.threads:
+        overrides["threads"] = args.threads
+    for item in args.set:
+        key, _, value = item.partition("=")
+        if key not in TRAIN_DEFAULTS:
+            raise UserError(f"--set {item}: unknown train key {key!r} (known: {', '.join(TRAIN_DEFAULTS)})")
+        overrides[key] = json.loads(value) if value not in ("", None) else value
+    if args.steps is not None:
+        overrides["steps"] = args.steps
+    if args.compile is not None:
+        overrides["compile"] = args.compile
+    summary = train(preset, args.data, args.out, resume=args.resume, device=args.device, overrides=overrides,
+                    stop_after=args.stop_after, tokenizer=args.tokenizer, tensorboard=not args.no_tensorboard,
+                    inject_nan_steps=set(args.inject_nan_at))
+    if summary.get("rank", 0) == 0:
+        print(f"done: step {summary['step']}, train loss {summary['train_loss']:.4f}, "
+              f"val loss {summary.get('val_loss', float('nan')):.4f}, {summary['tokens_per_s']:.0f} tokens/s, "
+              f"{summary['skipped_steps']} skipped steps; checkpoints in {args.out}/checkpoints", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------- config
+
+
+def load_preset(name_or_path: str | os.PathLike) -> dict:
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = PRESET_DIR / f"{name_or_path}.json"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in PRESET_DIR.glob("*.json")))
+        raise UserError(f"preset {name_or_path!r} not found (known presets: {known}; or pass a .json path)")
+    preset = json.loads(path.read_text(encoding="utf-8"))
+    if "vocab_size" in preset.get("model", {}):
+        raise UserError(f"{path}: model.vocab_size must not be set in a preset; it is read from the dataset")
+    unknown = set(preset.get("train", {})) - set(TRAIN_DEFAULTS)
+    if unknown:
+        raise UserError(f"{path}: unknown train keys {sorted(unknown)}")
+    preset.setdefault("name", path.stem)
+    return preset
+
+
+def lr_factor(step: int, warmup: int, total: int, min_ratio: float) -> float:
+    """Linear warmup to 1, then cosine decay to min_ratio at `total` (step = steps already taken)."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def find_tokenizer(data_dir: Path, meta: dict, explicit: str | None) -> Path | None:
+    candidates = [explicit] if explicit else []
+    for key in ("tokenizer_path", "tokenizer"):
+        if isinstance(meta.get(key), str):
+            p = Path(meta[key])
+            candidates += [p, data_dir / p]
+    candidates.append(data_dir / "tokenizer.json")
+    for c in candidates:
+        if c and Path(c).is_file():
+            return Path(c)
+    if explicit:
+        raise UserError(f"tokenizer {explicit} not found")
+    return None
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------- data order
+
+
+class DataOrder:
+    """Row order: a permutation per epoch, seeded by (seed, epoch); `position` counts rows consumed."""
+
+    def __init__(self, n_rows: int, seed: int):
+        if n_rows <= 0:
+            raise UserError("the training split is empty")
+        self.n, self.seed = n_rows, seed
+        self._epoch, self._perm = -1, None
+
+    def take(self, position: int, count: int):
+        import numpy as np
+
+        out = np.empty(count, dtype=np.int64)
+        for k in range(count):
+            epoch, i = divmod(position + k, self.n)
+            if epoch != self._epoch:
+                self._epoch, self._perm = epoch, np.random.default_rng([self.seed, epoch]).permutation(self.n)
+            out[k] = self._perm[i]
+        return out
+
+
+# ---------------------------------------------------------------- evaluation during training
+
+
+def evaluate_val(model, val, device, batch_size: int, batches: int, autocast) -> dict:
+    """Validation loss overall and per source (per tinypy task where the sources are tasks), on the
+    first batch_size * batches rows of the validation split (fixed, so values are comparable)."""
+    import numpy as np
+    import torch
+
+    from trainer.model import forward_loss
+
+    n = min(len(val), batch_size * batches)
+    if n == 0:
+        return {}
+    sums = np.zeros(len(val.sources) + 1)
+    counts = np.zeros(len(val.sources) + 1)
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, n, batch_size):
+            tokens, mask, source = val.rows(np.arange(start, min(n, start + batch_size)))
+            t = torch.from_numpy(tokens).to(device)
+            m = torch.from_numpy(mask.astype(np.int64)).to(device)
+            with autocast():
+                per_token, _ = forward_loss(model, t, m)
+            per_token = per_token.float().cpu().numpy()
+            tgt_mask, tgt_src = mask[:, 1:].astype(bool), source[:, 1:]
+            np.add.at(sums, tgt_src[tgt_mask], per_token[tgt_mask])
+            np.add.at(counts, tgt_src[tgt_mask], 1)
+    model.train()
+    out = {"val_loss": float(sums.sum() / max(counts.sum(), 1)), "val_tokens": int(counts.sum())}
+    for i, name in enumerate(val.sources):
+        if counts[i]:
+            out[f"val_loss/{name}"] = float(sums[i] / counts[i])
+    return out
+
+
+def generation_check(model, data_dir: Path, tokenizer_path: Path | None, meta: dict, limit: int) -> dict:
+    """Greedy exact match on a few held-out FIM and tinypy samples (PyTorch, KV cache)."""
+    if tokenizer_path is None or limit <= 0:
+        return {}
+    from trainer.evaluate import exact_match_suite
+    from trainer.model import greedy
+
+    def generate(ids, max_new):
+        return greedy(model, ids, max_new)
+
+    try:
+        results = exact_match_suite(generate, data_dir, tokenizer_path, meta, limit=limit,
+                                    context=model.cfg.context)
+    finally:
+        model.train()
+    return {f"gen/{k}": v["exact_match"] for k, v in results.items()}
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def _rng_state() -> dict:
+    import numpy as np
+    import torch
+
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    import numpy as np
+    import torch
+
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str | None = None,
+          overrides: dict | None = None, stop_after: int | None = None, tokenizer: str | None = None,
+          tensorboard: bool = True, progress: bool = True, inject_nan_steps=()) -> dict:
+    import numpy as np
+    import torch
+
+    from trainer.model import ModelConfig, TinyFIM, flops_per_token, forward_loss, param_groups
+    from trainer.packed import PackedSplit, write_json_atomic
+
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    tc = {**TRAIN_DEFAULTS, **preset.get("train", {}), **(overrides or {})}
+    if tc["threads"]:  # tiny models train fastest on one thread (OpenMP sync costs more than it gives)
+        torch.set_num_threads(int(tc["threads"]))
+    total_steps = int(tc["steps"])
+    stop_at = min(total_steps, stop_after) if stop_after else total_steps
+
+    # -- distributed setup (torchrun sets WORLD_SIZE / RANK / LOCAL_RANK)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError("--device cuda but no CUDA device is available")
+    if world > 1:
+        import torch.distributed as dist
+
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        if device.startswith("cuda"):
+            torch.cuda.set_device(local)
+            device = f"cuda:{local}"
+        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+    is_main = rank == 0
+
+    # -- data and vocabulary (read from the dataset, never typed)
+    try:
+        train_split = PackedSplit(data_dir, "train")
+        val_split = PackedSplit(data_dir, "val") if "val" in train_split.meta["splits"] else None
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        raise UserError(str(exc)) from exc
+    meta = train_split.meta
+    vocab_size = int(meta["vocab_size"])
+    tok_path = find_tokenizer(data_dir, meta, tokenizer)
+    if tok_path is not None:
+        from tokenizers import Tokenizer
+
+        tv = Tokenizer.from_file(str(tok_path)).get_vocab_size(with_added_tokens=True)
+        if tv != vocab_size:
+            raise UserError(f"tokenizer {tok_path} has {tv} tokens but the dataset says vocab_size {vocab_size}")
+    mcfg = ModelConfig(vocab_size=vocab_size, **{**preset.get("model", {}), "context": int(meta["context"])})
+    if int(preset.get("model", {}).get("context", mcfg.context)) != mcfg.context and is_main:
+        print(f"note: preset context {preset['model']['context']} != dataset context {mcfg.context}; "
+              "using the dataset's", file=sys.stderr)
+
+    # -- model, optimiser, schedule
+    seed = int(tc["seed"])
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+    model = TinyFIM(mcfg).to(device)
+    n_params = model.num_parameters()
+    fused = device.startswith("cuda")
+    optimizer = torch.optim.AdamW(param_groups(model, float(tc["weight_decay"])), lr=float(tc["lr"]),
+                                  betas=(float(tc["beta1"]), float(tc["beta2"])), fused=fused)
+    warmup, min_ratio = int(tc["warmup"]), float(tc["min_lr_ratio"])
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: lr_factor(s, warmup, total_steps, min_ratio))
+
+    step, position, best_value, skipped, prior_seconds, prior_tokens = 0, 0, float("inf"), 0, 0.0, 0
+    last_path = out_dir / "checkpoints" / "last.pt"
+    if resume:
+        if not last_path.is_file():
+            raise UserError(f"--resume: {last_path} not found")
+        ckpt = torch.load(last_path, map_location=device, weights_only=False)
+        if ckpt["model_config"] != mcfg.to_dict():
+            raise UserError(f"--resume: the checkpoint's model config differs from the preset's: "
+                            f"{ckpt['model_config']} vs {mcfg.to_dict()}")
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        _set_rng_state(ckpt["rng"])
+        step, position, best_value = ckpt["step"], ckpt["position"], ckpt["best_value"]
+        skipped = ckpt.get("skipped_steps", 0)
+        prior_seconds, prior_tokens = ckpt["training"]["seconds"], ckpt["training"]["tokens"]
+    elif last_path.is_file():
+        raise UserError(f"{out_dir} already holds a run: pass --resume to continue it or use another --out")
+
+    raw_model = model
+    if tc["compile"]:
+        model = torch.compile(model)
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        model = DistributedDataParallel(model, device_ids=[int(device.split(":")[1])] if ":" in device else None)
+
+    use_bf16 = device.startswith("cuda")
+
+    def autocast():
+        return torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else torch.autocast("cpu", enabled=False)
+
+    # -- run folder
+    hardware = (torch.cuda.get_device_name(device) if device.startswith("cuda")
+                else f"{_cpu_name()} ({torch.get_num_threads()} threads)")
+    if is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        resolved = {"preset": preset.get("name"), "model": mcfg.to_dict(), "train": tc, "data": str(data_dir),
+                    "tokenizer": str(tok_path) if tok_path else None, "device": device, "world_size": world,
+                    "parameters": n_params, "total_steps": total_steps}
+        write_json_atomic(out_dir / "config.json", resolved)
+        write_json_atomic(out_dir / "data_meta.json", {**meta, "_path": str(data_dir.resolve())})
+        if tok_path is not None:
+            shutil.copyfile(tok_path, out_dir / "tokenizer.json")
+        print(f"training {preset.get('name')}: {n_params / 1e6:.2f}M parameters, vocab {vocab_size}, context "
+              f"{mcfg.context}, {total_steps} steps of {tc['batch_size']}x{tc['grad_accum']}x{world} rows on "
+              f"{device}" + (f" (resuming at step {step})" if resume else ""), file=sys.stderr)
+    metrics_file = open(out_dir / "metrics.jsonl", "a", encoding="utf-8") if is_main else None  # noqa: SIM115
+    tb = None
+    if is_main and tensorboard:
+        from torch.utils.tensorboard import SummaryWriter
+
+        tb = SummaryWriter(str(out_dir / "tb"))
+
+    def log(record: dict) -> None:
+        if metrics_file is None:
+            return
+        metrics_file.write(json.dumps(record) + "\n")
+        metrics_file.flush()
+        if tb is not None:
+            for k, v in record.items():
+                if k != "step" and isinstance(v, (int, float)) and math.isfinite(v):
+                    tb.add_scalar(k, v, record["step"])
+
+    def checkpoint_state(kind: str, metrics: dict) -> dict:
+        return {"kind": kind, "model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "rng": _rng_state(), "step": step, "position": position,
+                "best_value": best_value, "skipped_steps": skipped, "model_config": mcfg.to_dict(),
+                "train_config": tc, "preset": preset.get("name"), "metrics": metrics,
+                "training": {"tokens": tokens_seen, "seconds": seconds(), "hardware": hardware, "world_size": world},
+                "data": {"dir": str(data_dir), "meta_sha256": _sha256(data_dir / "meta.json"),
+                         "tokenizer_sha256": _sha256(tok_path) if tok_path else None}}
+
+    # -- the loop
+    order = DataOrder(len(train_split), seed)
+    B, accum = int(tc["batch_size"]), int(tc["grad_accum"])
+    rows_per_step = B * accum * world
+    tokens_per_step = rows_per_step * mcfg.context
+    nan_in_a_row, tokens_seen = 0, prior_tokens
+    t_start = time.time()
+
+    def seconds() -> float:
+        return round(prior_seconds + time.time() - t_start, 2)
+
+    bar = None
+    if is_main and progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=stop_at, initial=step, desc="train", unit="step", file=sys.stderr, dynamic_ncols=True)
+    last_metrics: dict = {}
+    train_loss_ema = None
+    t_window, tok_window = time.time(), 0
+    model.train()
+    try:
+        while step < stop_at:
+            loss_sum = torch.zeros((), device=device)
+            for micro in range(accum):
+                idx = order.take(position + (micro * world + rank) * B, B)
+                tokens, mask, _ = train_split.rows(idx)
+                x = torch.from_numpy(tokens).to(device, non_blocking=True)
+                m = torch.from_numpy(mask.astype(np.int64)).to(device, non_blocking=True)
+                sync = micro == accum - 1 or world == 1
+                ctx = model.no_sync() if (world > 1 and not sync) else contextlib.nullcontext()
+                with ctx, autocast():
+                    _, loss = forward_loss(model, x, m)
+                    if step in inject_nan_steps:
+                        loss = loss * float("nan")
+                    (loss / accum).backward()
+                loss_sum += loss.detach() / accum
+            position += rows_per_step
+            tokens_seen += tokens_per_step
+            grad_norm = torch.nn.utils.clip_grad_norm_(raw_model.parameters(), float(tc["grad_clip"]))
+            loss_value, norm_value = float(loss_sum), float(grad_norm)
+            lr = optimizer.param_groups[0]["lr"]
+            if not (math.isfinite(loss_value) and math.isfinite(norm_value)):
+                optimizer.zero_grad(set_to_none=True)
+                skipped += 1
+                nan_in_a_row += 1
+                log({"step": step + 1, "event": "skipped_nonfinite", "loss": loss_value, "grad_norm": norm_value})
+                if bar is not None:
+                    bar.write(f"step {step + 1}: non-finite loss {loss_value} / grad norm {norm_value}: step skipped "
+                              f"({nan_in_a_row} in a row)")
+                if nan_in_a_row >= int(tc["nan_patience"]):
+                    raise UserError(
+                        f"training diverged: {nan_in_a_row} steps in a row with a non-finite loss or gradient "
+                        f"(last at step {step + 1}); lower the learning rate (--set lr=...) or check the data. "
+                        f"The last good checkpoint is {last_path}")
+            else:
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                nan_in_a_row = 0
+                train_loss_ema = loss_value if train_loss_ema is None else 0.9 * train_loss_ema + 0.1 * loss_value
+            scheduler.step()
+            step += 1
+            tok_window += tokens_per_step
+            if bar is not None:
+                bar.update(1)
+            if step % int(tc["log_every"]) == 0 or step == stop_at:
+                now = time.time()
+                tps = tok_window / max(now - t_window, 1e-9)
+                t_window, tok_window = now, 0
+                log({"step": step, "loss": loss_value, "lr": lr, "grad_norm": norm_value, "tokens": tokens_seen,
+                     "tokens_per_s": tps, "mfu_flops_per_s": tps * flops_per_token(mcfg, n_params),
+                     "seconds": seconds()})
+                if bar is not None:
+                    bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.2e}", tok_s=f"{tps:.0f}")
+            do_eval = step % int(tc["eval_every"]) == 0 or step == stop_at
+            if do_eval and val_split is not None:
+                last_metrics = {"step": step, **evaluate_val(raw_model, val_split, device, B, int(tc["eval_batches"]),
+                                                              autocast)}
+                if is_main:
+                    last_metrics.update(generation_check(raw_model, data_dir, tok_path, meta, int(tc["gen_samples"])))
+                    log(last_metrics)
+                    if bar is not None:
+                        bar.write(f"step {step}: val loss {last_metrics.get('val_loss', float('nan')):.4f}")
+                    metric = last_metrics.get(tc["best_metric"])
+                    if metric is not None and metric < best_value:
+                        best_value = metric
+                        save_checkpoint(out_dir / "checkpoints" / "best.pt", checkpoint_state("best", last_metrics))
+            if is_main and (step % int(tc["checkpoint_every"]) == 0 or step == stop_at):
+                state = checkpoint_state("last", last_metrics)
+                save_checkpoint(last_path, state)
+                if val_split is None:  # nothing to rank by: best is the latest
+                    save_checkpoint(out_dir / "checkpoints" / "best.pt", {**state, "kind": "best"})
+    finally:
+        if bar is not None:
+            bar.close()
+        if metrics_file is not None:
+            metrics_file.close()
+        if tb is not None:
+            tb.close()
+        if world > 1:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+    elapsed = time.time() - t_start
+    return {"step": step, "train_loss": train_loss_ema if train_loss_ema is not None else float("nan"),
+            "val_loss": last_metrics.get("val_loss", float("nan")), "metrics": last_metrics,
+            "skipped_steps": skipped, "tokens": tokens_seen, "seconds": prior_seconds + elapsed,
+            "tokens_per_s": (tokens_seen - prior_tokens) / max(elapsed, 1e-9), "parameters": n_params, "rank": rank}
