@@ -4,6 +4,7 @@ import { registerCompletions } from './completion/register';
 import { EngineHost } from './engineHost';
 import { registerHovers } from './hover/register';
 import { Logger, type LogLevel } from './log';
+import { registerTraining } from './train/register';
 
 export function activate(context: vscode.ExtensionContext): void {
   const channel = vscode.window.createOutputChannel('TinyFIM');
@@ -20,6 +21,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(host);
   registerCompletions(context, host, log);
   registerHovers(context, host, log);
+  registerTraining(context, log);
   log.info(`TinyFIM ${String(context.extension.packageJSON.version)} activated`);
 }
 

@@ -30,13 +30,14 @@ start=$(date +%s)
 cs=$(bash scripts/code-server.sh) || { echo "error: could not install code-server (scripts/code-server.sh)" >&2; exit 1; }
 node_bin=$(cat "${TINYFIM_CACHE:-$HOME/.cache/tinyfim}/node-bin-path")
 
+mkdir -p build test-results/e2e
 model_args=()
 if [ ! -f models/default/model.json ]; then
   echo "e2e: models/default is not shipped yet: bundling the test model (build/test-model) in its place" >&2
-  bash scripts/test-model.sh >&2 || { echo "error: building build/test-model failed" >&2; exit 1; }
+  bash scripts/test-model.sh > build/e2e-test-model.log 2>&1 \
+    || { tail -n 30 build/e2e-test-model.log >&2; echo "error: building build/test-model failed" >&2; exit 1; }
   model_args=(--model build/test-model)
 fi
-mkdir -p build test-results/e2e
 bash scripts/package.sh --out build/e2e "${model_args[@]}" > build/e2e-package.log 2>&1 \
   || { cat build/e2e-package.log >&2; echo "error: packaging failed" >&2; exit 1; }
 tail -n 1 build/e2e-package.log
@@ -47,5 +48,5 @@ E2E_CODE_SERVER=$cs E2E_NODE_BIN=$node_bin E2E_VSIX=$root/$vsix E2E_RUN_DIR=$run
   E2E_ARTEFACTS=$root/test-results/e2e \
   timeout -k 10 900 node_modules/.bin/mocha --no-config --reporter spec --timeout 240000 --exit 'test/e2e/*.e2e.mjs'
 rc=$?
-echo "e2e: ${SECONDS}s in all ($(( $(date +%s) - start ))s); screenshots and logs in test-results/e2e/"
+echo "e2e: $(( $(date +%s) - start ))s in all; screenshots and logs in test-results/e2e/"
 exit $rc

@@ -9,7 +9,7 @@ start=$(date +%s)
 bash scripts/setup.sh || { echo "setup failed" >&2; exit 1; }
 
 failed_suites=()
-py_pass=0; py_fail=0; ts_pass=0; ts_fail=0
+py_pass=0; py_fail=0; ts_pass=0; ts_fail=0; e2e_pass=0; e2e_fail=0
 
 printf '\n==> Lint (tsc strict, eslint, ruff)\n'
 npm run --silent lint || failed_suites+=(lint)
@@ -31,9 +31,16 @@ ts_pass=$(grep -Eo '[0-9]+ passing' build/mocha.log | tail -1 | grep -Eo '[0-9]+
 ts_fail=$(grep -Eo '[0-9]+ failing' build/mocha.log | tail -1 | grep -Eo '[0-9]+' || echo 0)
 [ "$rc" -eq 0 ] || failed_suites+=(mocha)
 
-passed=$((py_pass + ts_pass)); failed=$((py_fail + ts_fail))
-printf '\npytest: %s passed, %s failed; mocha: %s passed, %s failed; %ss in all\n' \
-  "$py_pass" "$py_fail" "$ts_pass" "$ts_fail" "$(( $(date +%s) - start ))"
+printf '\n==> End-to-end tests (the packaged .vsix in code-server, driven through Chromium)\n'
+bash scripts/e2e.sh 2>&1 | tee build/e2e.log
+rc=${PIPESTATUS[0]}
+e2e_pass=$(grep -Eo '[0-9]+ passing' build/e2e.log | tail -1 | grep -Eo '[0-9]+' || echo 0)
+e2e_fail=$(grep -Eo '[0-9]+ failing' build/e2e.log | tail -1 | grep -Eo '[0-9]+' || echo 0)
+[ "$rc" -eq 0 ] || failed_suites+=(e2e)
+
+passed=$((py_pass + ts_pass + e2e_pass)); failed=$((py_fail + ts_fail + e2e_fail))
+printf '\npytest: %s passed, %s failed; mocha: %s passed, %s failed; e2e: %s passed, %s failed; %ss in all\n' \
+  "$py_pass" "$py_fail" "$ts_pass" "$ts_fail" "$e2e_pass" "$e2e_fail" "$(( $(date +%s) - start ))"
 if [ ${#failed_suites[@]} -gt 0 ]; then
   echo "failed suites: ${failed_suites[*]}"
   [ "$failed" -gt 0 ] || failed=${#failed_suites[@]}

@@ -67,7 +67,7 @@ export function stamp(d: Date): string {
 }
 
 export function planTraining(opts: {
-  trainerRoot: string; python: string; corpusDir: string; preset: string; storageDir: string; now: Date;
+  trainerRoot: string; python: string; corpusDir: string; preset: string; storageDir: string; now: Date; extraArgs?: string[];
 }): TrainPlan {
   const key = folderKey(opts.corpusDir);
   const workDir = path.join(opts.storageDir, 'train', `${key}-${opts.preset}`);
@@ -78,7 +78,7 @@ export function planTraining(opts: {
     workDir,
     outDir,
     args: ['-m', 'trainer', 'pipeline', '--preset', opts.preset, '--code', path.resolve(opts.corpusDir),
-      '--workdir', workDir, '--out', outDir],
+      '--workdir', workDir, '--out', outDir, ...(opts.extraArgs ?? [])],
   };
 }
 

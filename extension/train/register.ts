@@ -72,9 +72,12 @@ async function trainOnWorkspace(context: vscode.ExtensionContext, log: Logger, r
   if (!preset) return;
   await context.globalState.update(LAST_PRESET, preset.label);
 
-  const python = trainerPython(trainerRoot, vscode.workspace.getConfiguration('tinyfim.train').get<string>('pythonPath', ''));
+  const config = vscode.workspace.getConfiguration('tinyfim.train');
+  const python = trainerPython(trainerRoot, config.get<string>('pythonPath', ''));
+  const extraArgs = config.get<unknown[]>('extraArgs', []).filter((a): a is string => typeof a === 'string');
   const plan = planTraining({
-    trainerRoot, python, corpusDir: folder.uri.fsPath, preset: preset.label, storageDir: context.globalStorageUri.fsPath, now: new Date(),
+    trainerRoot, python, corpusDir: folder.uri.fsPath, preset: preset.label, storageDir: context.globalStorageUri.fsPath,
+    now: new Date(), extraArgs,
   });
   log.info(`training: ${shellLine(plan.python, plan.args)} (in ${plan.cwd})`);
   const terminal = new TrainerTerminal(plan, (code) => {

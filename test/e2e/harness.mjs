@@ -92,6 +92,7 @@ export class Session {
     /** @type {import('node:child_process').ChildProcess[]} */
     this.children = [];
     this.shotCount = 0;
+    /** @type {NodeJS.ProcessEnv} */
     this.env = { ...process.env, PATH: `${opts.nodeBin}:${process.env.PATH ?? ''}` };
     delete this.env.VSCODE_IPC_HOOK_CLI; // never talk to an editor this shell may run inside
     /** @type {import('playwright-core').Browser | undefined} */
@@ -339,12 +340,34 @@ export class Editor {
       const now = JSON.parse(readFileSync(this.session.settingsFile, 'utf8'));
       return Object.entries(changes).every(([k, v]) => JSON.stringify(now[k]) === JSON.stringify(v));
     }, 15_000);
-    await this.runCommand('View: Close Editor'); // (browsers keep Ctrl+W for themselves)
+    await this.closeActiveEditor();
+  }
+
+  /** Closes the active editor with its tab's close button (browsers keep Ctrl+W for themselves). */
+  async closeActiveEditor() {
+    const tab = this.page.locator('.tabs-container .tab.active');
+    const label = await tab.innerText();
+    await tab.hover();
+    await tab.locator('.tab-actions .action-label').first().click();
+    await this.page.locator('.tabs-container .tab.active', { hasText: label.trim() }).waitFor({ state: 'detached', timeout: 10_000 }).catch(() => {});
   }
 
   async save() {
     await this.page.keyboard.press('Control+S');
     await this.page.locator('.tabs-container .tab.active.dirty').waitFor({ state: 'detached', timeout: 15_000 });
+  }
+
+  /** Clicks a button of a notification: in its toast, or in the notification center once the toast has gone. */
+  async clickNotificationButton(messagePart, button) {
+    const page = this.page;
+    const inToast = page.locator('.notifications-toasts .notification-toast', { hasText: messagePart }).locator('.monaco-button', { hasText: button });
+    if (await inToast.first().isVisible()) {
+      await inToast.first().click();
+      return;
+    }
+    await this.runCommand('Notifications: Show Notifications');
+    const inCenter = page.locator('.notifications-center .notification-list-item', { hasText: messagePart }).locator('.monaco-button', { hasText: button });
+    await inCenter.first().click({ timeout: 15_000 });
   }
 
   /** Text of the notification toasts now visible. */

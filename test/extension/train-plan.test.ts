@@ -54,6 +54,8 @@ describe('train plan', () => {
     assert.equal(a.args[a.args.indexOf('--code') + 1], path.resolve('/home/me/my project'));
     assert.equal(a.args[a.args.indexOf('--out') + 1], a.outDir);
     assert.equal(a.cwd, ROOT);
+    const d = planTraining({ ...base, preset: 'small', now: new Date(), extraArgs: ['--steps', '5'] });
+    assert.deepEqual(d.args.slice(-2), ['--steps', '5']);
     assert.notEqual(folderKey('/a/proj'), folderKey('/b/proj'));
     assert.match(folderKey('/home/me/my project'), /^my_project-[0-9a-f]{8}$/);
     assert.equal(stamp(new Date(2026, 0, 2, 3, 4, 5)), '20260102-030405');

@@ -70,3 +70,18 @@ def test_pipeline_test_preset_learns_something(tmp_path, request):
     unigram = state["dataset"]["info"]["unigram_val_loss"]
     evals = [r for r in read_metrics(work / "run") if "val_loss" in r]
     assert evals[-1]["val_loss"] < unigram - 1.0, (evals[-1], unigram)
+
+
+def test_fixture_model_from_test_script_learned_something():
+    """scripts/test-model.sh runs the full `pipeline --preset test` before the suites; check what it made."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    work, out = root / "build" / "test-pipeline", root / "build" / "test-model"
+    if not (out / "model.json").is_file():
+        pytest.skip("build/test-model is missing: run `bash scripts/test-model.sh` (scripts/test.sh does)")
+    _check_model_dir(out, work / "run")
+    state = json.loads((work / "state.json").read_text())
+    unigram = state["dataset"]["info"]["unigram_val_loss"]
+    evals = [r for r in read_metrics(work / "run") if "val_loss" in r]
+    assert evals[-1]["val_loss"] < unigram - 1.0, (evals[-1], unigram)
