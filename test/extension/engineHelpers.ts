@@ -15,9 +15,9 @@ export function testModelDir(): string {
   return dir;
 }
 
-/** The training run behind the test model (PyTorch reference): env TINYFIM_TEST_RUN, default build/test-pipeline. */
+/** The training run behind the test model (PyTorch reference): env TINYFIM_TEST_RUN, default build/test-pipeline/run. */
 export function testRunDir(): string {
-  const dir = path.resolve(ROOT, process.env.TINYFIM_TEST_RUN ?? 'build/test-pipeline');
+  const dir = path.resolve(ROOT, process.env.TINYFIM_TEST_RUN ?? 'build/test-pipeline/run');
   if (!existsSync(dir)) throw new Error(`test run not found at ${dir}: run \`bash scripts/test-model.sh\` or set TINYFIM_TEST_RUN`);
   return dir;
 }

@@ -56,109 +56,135 @@ class _Grammar:
     def ident(self) -> str:  # EXPRESSION_IDENTIFIER: a random *initialized* variable
         return self.rng.choice(list(self.inits))
 
-    def term(self) -> str:
-        return self.ident() if self.coin() else self.digit()
+    # Each rule returns (text, plan node) -- see evaluate.py for the plan -- and makes the original's draws.
+
+    def term(self) -> str | int:  # a variable name or an int value; its text is str(term)
+        if self.coin():
+            return self.ident()
+        return self.rng.getrandbits(8)
 
     def op(self) -> str:
         return _ARITH[self.rng.getrandbits(2)]
 
-    def initializations(self) -> str:  # IDENTIFIER_INITIALIZATION with the max_init cap
+    def initializations(self) -> tuple[str, list]:  # IDENTIFIER_INITIALIZATION with the max_init cap
         k = 1
         for _ in range(self.max_init):
             if not self.coin():
                 break
             k += 1
         lines = []
+        plan = []
         for _ in range(k):
             var = _VARS[self.rng.randrange(26)]
-            value = self.digit()
+            value = self.rng.getrandbits(8)
             self.inits[var] = value
             lines.append(f"{var} = {value}\n")
-        return "".join(lines)
+            plan.append(("=", var, value))
+        return "".join(lines), plan
 
-    def expression(self) -> str:
+    def expression(self) -> tuple[str, tuple]:
         t1 = self.term()
         op = self.op()
-        return f"{t1} {op} {self.term()}"
+        t2 = self.term()
+        return f"{t1} {op} {t2}", (t1, op, t2)
 
-    def arithmetic_evaluation(self) -> str:  # SIMPLE_ARITHMETIC_EVALUATION: (e)op(e)op(e)... no outer spaces
-        parts = [f"({self.expression()})"]
+    def arithmetic_evaluation(self) -> tuple[str, tuple]:  # SIMPLE_ARITHMETIC_EVALUATION: (e)op(e)... no spaces
+        text, node = self.expression()
+        texts, parts = [f"({text})"], [node]
         while self.coin():
-            parts.append(self.op())
-            parts.append(f"({self.expression()})")
-        return "".join(parts)
+            op = self.op()
+            text, node = self.expression()
+            texts.append(f"{op}({text})")
+            parts += (op, node)
+        return "".join(texts), nest(parts)
 
-    def simple_assignment(self) -> str:
+    def simple_assignment(self) -> tuple[str, list]:
         if self.coin():
-            return ""
+            return "", []
         var = _VARS[self.rng.randrange(26)]
         self.last = var
-        return f"{var} = {self.expression()}\n"
+        text, node = self.expression()
+        return f"{var} = {text}\n", [("=", var, node)]
 
-    def advanced_assignment(self) -> str:
+    def advanced_assignment(self) -> tuple[str, list]:
         k = self.rng.randrange(3)
         if k == 2:
-            return ""
+            return "", []
         var = _VARS[self.rng.randrange(26)]
         self.last = var
-        rhs = self.arithmetic_evaluation() if k == 0 else self.expression()
-        return f"{var} = {rhs}\n"
+        text, node = self.arithmetic_evaluation() if k == 0 else self.expression()
+        return f"{var} = {text}\n", [("=", var, node)]
 
-    def display(self) -> str:  # DISPLAY: the assigned variable if any, else a random initialized one
-        return f"print({self.last if self.last is not None else self.ident()})"
+    def display(self) -> tuple[str, str]:  # DISPLAY: the assigned variable if any, else a random initialized one
+        var = self.last if self.last is not None else self.ident()
+        return f"print({var})", var
 
-    def advanced_display(self) -> str:
+    def advanced_display(self) -> tuple[str, str | tuple]:
         if self.coin():
             return self.display()
         a = self.ident()
         op = self.op()
-        b = self.ident() if self.coin() else self.digit()
-        return f"print({a} {op} {b})"
+        b = self.term()
+        return f"print({a} {op} {b})", (a, op, b)
 
-    def condition_expression(self) -> str:
+    def condition_expression(self, neg: bool) -> tuple[str, tuple]:
         a = self.ident()
         rel = _RELOPS[self.rng.randrange(6)]
-        b = self.ident() if self.coin() else self.digit()
-        return f"{a} {rel} {b}"
+        b = self.term()
+        return f"{a} {rel} {b}", (neg, a, rel, b)
 
-    def condition(self) -> str:  # OPTIONAL_NOT is "not " or " " (hence `if  x < 1 :`)
+    def condition(self, neg: bool = False) -> tuple[str, tuple]:  # OPTIONAL_NOT is "not " or " " (`if  x < 1 :`)
         if self.coin():
-            prefix = "not " if self.coin() else " "
-            return prefix + self.condition_expression()
-        return self.condition_expression()
+            if self.coin():
+                text, node = self.condition_expression(not neg)
+                return "not " + text, node
+            text, node = self.condition_expression(neg)
+            return " " + text, node
+        return self.condition_expression(neg)
 
-    def chain_condition(self) -> str:
+    def chain_condition(self) -> tuple[str, list]:
+        """The text, and its plan as or-groups of and-groups (`and` binds tighter than `or`)."""
         k = self.rng.randrange(3)
         if k == 0:
-            left = self.chain_condition()
+            left, groups = self.chain_condition()
             logic = "and" if self.coin() else "or"
-            return f"{left} {logic} ({self.condition()})"
+            text, node = self.condition()
+            if logic == "and":
+                groups[-1].append(node)
+            else:
+                groups.append([node])
+            return f"{left} {logic} ({text})", groups
         if k == 1:
-            return f"not ({self.condition()})"
-        return f"({self.condition()})"
+            text, node = self.condition(neg=True)
+            return f"not ({text})", [[node]]
+        text, node = self.condition()
+        return f"({text})", [[node]]
 
-    def initial(self) -> str:
-        value = self.digit()
-        self.start = int(value)
-        return value
+    def simple_condition(self) -> tuple[str, list]:
+        text, node = self.condition()
+        return text, [[node]]
+
+    def initial(self) -> int:
+        self.start = self.rng.getrandbits(8)
+        return self.start
 
     def draw_pair(self) -> int:
         step, count = _LOOP_PAIRS[self.rng.randrange(5)]
         self.step = step
         return step * count
 
-    def for_header(self) -> str:
+    def for_header(self) -> tuple[str, tuple]:  # the plan node lacks its body (the last item)
         three = self.coin()
         var = self.ident()
         start = self.initial()
         final = self.draw_pair() + self.start - 1
         if three:
-            return f"for {var} in range({start}, {final}, {self.step}) :"
-        return f"for {var} in range({start}, {final}) :"
+            return f"for {var} in range({start}, {final}, {self.step}) :", ("for", var, start, final, self.step)
+        return f"for {var} in range({start}, {final}) :", ("for", var, start, final, 1)
 
-    def while_loop(self, less: bool) -> str:
+    def while_loop(self, less: bool) -> tuple[str, tuple]:
         var = self.ident()
-        self.start = int(self.inits[var])  # EXPRESSION_IDENTIFIER_WHILE starts from its initialization value
+        self.start = self.inits[var]  # EXPRESSION_IDENTIFIER_WHILE starts from its initialization value
         if less:
             rel = "<" if self.coin() else "<="
             final = self.draw_pair() + self.start - 1
@@ -167,59 +193,73 @@ class _Grammar:
             rel = ">" if self.coin() else ">="
             final = self.start - self.draw_pair() + 1
             sign = "-"
-        body = self.display()
-        return f"while {var} {rel} {final} :\n\t{body}\n\t{var} = {var} {sign} {self.step}"
+        text, show = self.display()
+        step = self.step if less else -self.step
+        return (f"while {var} {rel} {final} :\n\t{text}\n\t{var} = {var} {sign} {self.step}",
+                ("while", var, rel, final, show, step))
 
-    # ---- levels
+    # ---- levels: each returns (program text, plan)
 
-    def level(self, name: str) -> str:
+    def level(self, name: str) -> tuple[str, list]:
         return getattr(self, "level_" + name.replace(".", "_"))()
 
-    def level_1_1(self) -> str:
-        ii = self.initializations()
-        sa = self.simple_assignment()
-        return ii + sa + self.advanced_display()
+    def level_1_1(self):
+        ii, plan = self.initializations()
+        sa, p = self.simple_assignment()
+        text, show = self.advanced_display()
+        return ii + sa + text, plan + p + [("print", show)]
 
-    def level_1_2(self) -> str:
-        ii = self.initializations()
-        aa = self.advanced_assignment()
-        return ii + aa + self.advanced_display()
+    def level_1_2(self):
+        ii, plan = self.initializations()
+        aa, p = self.advanced_assignment()
+        text, show = self.advanced_display()
+        return ii + aa + text, plan + p + [("print", show)]
 
-    def _if_level(self, advanced: bool) -> str:
+    def _if_level(self, advanced: bool):
         shape = self.rng.randrange(3)
-        ii = self.initializations()
-        aa = self.advanced_assignment() if advanced else ""
-        cond = self.chain_condition if advanced else self.condition
+        ii, plan = self.initializations()
+        aa, p = self.advanced_assignment() if advanced else ("", [])
+        cond = self.chain_condition if advanced else self.simple_condition
         show = self.advanced_display if advanced else self.display
-        text = f"{ii}{aa}if {cond()} :\n\t{show()}"
+        ctext, c = cond()
+        stext, s = show()
+        text = f"{ii}{aa}if {ctext} :\n\t{stext}"
+        branches, other = [(c, s)], None
         if shape == 1:
-            text += f"\nelif {cond()} :\n\t{show()}"
+            ctext, c = cond()
+            stext, s = show()
+            text += f"\nelif {ctext} :\n\t{stext}"
+            branches.append((c, s))
         if shape in (1, 2):
-            text += f"\nelse :\n\t{show()}"
-        return text
+            stext, other = show()
+            text += f"\nelse :\n\t{stext}"
+        return text, plan + p + [("if", branches, other)]
 
-    def level_2_1(self) -> str:
+    def level_2_1(self):
         return self._if_level(False)
 
-    def level_2_2(self) -> str:
+    def level_2_2(self):
         return self._if_level(True)
 
-    def level_3_1(self) -> str:
-        ii = self.initializations()
-        return f"{ii}{self.for_header()}\n\t{self.display()}"
+    def level_3_1(self):
+        ii, plan = self.initializations()
+        header, loop = self.for_header()
+        text, show = self.display()
+        return f"{ii}{header}\n\t{text}", plan + [(*loop, show)]
 
-    def level_3_2(self) -> str:
-        ii = self.initializations()
-        aa = self.advanced_assignment()
+    def level_3_2(self):
+        ii, plan = self.initializations()
+        aa, p = self.advanced_assignment()
         simple = self.coin()  # ADVANCED_FOR_LOOP := FOR_LOOP | FOR_HEADER \n \t ADVANCED_DISPLAY
-        header = self.for_header()
-        show = self.display() if simple else self.advanced_display()
-        return f"{ii}{aa}{header}\n\t{show}"
+        header, loop = self.for_header()
+        text, show = self.display() if simple else self.advanced_display()
+        return f"{ii}{aa}{header}\n\t{text}", plan + p + [(*loop, show)]
 
-    def level_4_1(self) -> str:
+    def level_4_1(self):
         less = self.coin()
-        ii = self.initializations()
-        return ii + self.while_loop(less)
+        ii, plan = self.initializations()
+        text, loop = self.while_loop(less)
+        return ii + text, plan + [loop]
 
 
 @dataclass
