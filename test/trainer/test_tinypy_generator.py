@@ -107,3 +107,26 @@ def test_generate_cli_writes_tinypy_samples(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "trainer", "tinypy", "generate", "--level", "9.9", "--count", "5",
                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+
+
+def test_generator_evaluator_matches_the_tracer_on_drawn_programs():
+    # the labels come from evaluate.run_plan over the generator's plan: it must agree with the tracer
+    # (stdout, and whether the program raises) on every drawn program, including those that get redrawn
+    import random
+
+    from trainer.tinypy.evaluate import run_plan
+    from trainer.tinypy.generator import draw_program
+    from trainer.tinypy.tracer import trace
+
+    errors = 0
+    for level in (*LEVELS, "ALL"):
+        rng = random.Random(level)
+        for _ in range(600):
+            _, text, plan = draw_program(rng, level, 5)
+            got, r = run_plan(plan), trace(text)
+            if r.error is not None:
+                errors += 1
+                assert got is None, text
+            else:
+                assert got == r.output, text
+    assert errors > 0  # the error path was exercised

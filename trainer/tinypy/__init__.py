@@ -8,7 +8,8 @@ Python API (what `dataset build` calls):
     recs = make_task_records("line-count", programs, seed=0)          # [{task, prompt, answer, level}]
 
 - generator.py: `generate_programs(level, count, seed, workers=1) -> list[str]`, `generate_samples(...)`
-  (program, sub-level, stdout, TinyPy `# output` text); seeded per program index, SHA-256 deduplicated.
+  (program, sub-level, stdout, TinyPy `# output` text); seeded per program index, deduplicated on the text.
+- evaluate.py: `run_plan(plan)`, the generator's label: runs the structure it generated, no parsing.
 - tracer.py: `trace(code) -> TraceResult`; a fast interpreter for the tinypy subset, the settrace
   reference (`reference_trace`) for any other Python; `trace_steps` for the stepped tasks.
 - linetrace.py: the standalone settrace tracer (stdlib only; shipped with the VS Code extension).

@@ -8,11 +8,12 @@ Each program is the exact text the original grammar produces: TAB indentation, `
 space), `( f >= 7)`, `(a - 4)+(1 + y)`, a space before every `:`, variables a-z, digits 0-255, for/while
 bounds from the (step, count) pairs, and `max_init` set by the level string (so under ALL every sub-level
 may have up to 6 initializations). Rather than a generic CFG walker, each rule is a small function that
-makes the same uniform choices as the original rule (same distribution, much faster).
+makes the same uniform choices as the original rule (same distribution, much faster), and returns with its
+text a plan of it that evaluate.run_plan executes for the label (no parsing of the text).
 
 Determinism: program i is drawn from `random.Random(_derive(seed, i))` only, so the same seed gives the same
 programs whatever the worker count. Programs that raise (e.g. ZeroDivisionError) are redrawn from the same
-generator; kept samples are deduplicated on the SHA-256 of the full `# output` sample, in index order, and
+generator; kept samples are deduplicated on the full `# output` sample text, in index order, and
 generation stops early (with a warning) after 1000 consecutive duplicates, like the original.
 """
 
@@ -23,13 +24,13 @@ import random
 import sys
 from dataclasses import dataclass
 
-from trainer.tinypy.tracer import fast_trace, trace
+from trainer.tinypy.evaluate import nest, run_plan
+from trainer.tinypy.tracer import rare_gc
 
 LEVELS = ("1.1", "1.2", "2.1", "2.2", "3.1", "3.2", "4.1")
 ALL_LEVELS = (*LEVELS, "ALL")
 _MAX_INIT = {"1.1": 2, "1.2": 3, "2.1": 2, "3.1": 2, "3.2": 4, "4.1": 2}  # anything else (2.2, ALL): 5
 _VARS = "abcdefghijklmnopqrstuvwxyz"
-_DIGITS = [str(i) for i in range(256)]
 _ARITH = "+-*/"
 _RELOPS = ("<", ">", "<=", ">=", "!=", "==")
 _LOOP_PAIRS = ((1, 2), (2, 1), (2, 2), (2, 3), (3, 2))  # (step, iteration count) drawn for FINAL
@@ -41,30 +42,37 @@ class _Grammar:
 
     def __init__(self, rng: random.Random, max_init: int):
         self.rng = rng
+        self.bits = rng.getrandbits
         self.max_init = max_init
-        self.inits: dict[str, str] = {}  # variable -> its (latest) initialization value
+        self.inits: dict[str, int] = {}  # variable -> its (latest) initialization value
         self.last: str | None = None  # the variable of SIMPLE/ADVANCED_ASSIGNMENTS, if any
         self.start = 0  # range start / while start (the original's stored INITIAL)
         self.step = 1
 
     def coin(self) -> bool:
-        return self.rng.getrandbits(1) == 1
+        return self.bits(1) == 1
 
-    def digit(self) -> str:
-        return _DIGITS[self.rng.getrandbits(8)]
+    def below(self, n: int) -> int:
+        """rng.randrange(n) / rng.choice: the same draws as CPython's _randbelow_with_getrandbits, inlined."""
+        k = n.bit_length()
+        r = self.bits(k)
+        while r >= n:
+            r = self.bits(k)
+        return r
 
     def ident(self) -> str:  # EXPRESSION_IDENTIFIER: a random *initialized* variable
-        return self.rng.choice(list(self.inits))
+        names = list(self.inits)
+        return names[self.below(len(names))]
 
     # Each rule returns (text, plan node) -- see evaluate.py for the plan -- and makes the original's draws.
 
     def term(self) -> str | int:  # a variable name or an int value; its text is str(term)
         if self.coin():
             return self.ident()
-        return self.rng.getrandbits(8)
+        return self.bits(8)
 
     def op(self) -> str:
-        return _ARITH[self.rng.getrandbits(2)]
+        return _ARITH[self.bits(2)]
 
     def initializations(self) -> tuple[str, list]:  # IDENTIFIER_INITIALIZATION with the max_init cap
         k = 1
@@ -75,8 +83,8 @@ class _Grammar:
         lines = []
         plan = []
         for _ in range(k):
-            var = _VARS[self.rng.randrange(26)]
-            value = self.rng.getrandbits(8)
+            var = _VARS[self.below(26)]
+            value = self.bits(8)
             self.inits[var] = value
             lines.append(f"{var} = {value}\n")
             plan.append(("=", var, value))
@@ -101,16 +109,16 @@ class _Grammar:
     def simple_assignment(self) -> tuple[str, list]:
         if self.coin():
             return "", []
-        var = _VARS[self.rng.randrange(26)]
+        var = _VARS[self.below(26)]
         self.last = var
         text, node = self.expression()
         return f"{var} = {text}\n", [("=", var, node)]
 
     def advanced_assignment(self) -> tuple[str, list]:
-        k = self.rng.randrange(3)
+        k = self.below(3)
         if k == 2:
             return "", []
-        var = _VARS[self.rng.randrange(26)]
+        var = _VARS[self.below(26)]
         self.last = var
         text, node = self.arithmetic_evaluation() if k == 0 else self.expression()
         return f"{var} = {text}\n", [("=", var, node)]
@@ -129,7 +137,7 @@ class _Grammar:
 
     def condition_expression(self, neg: bool) -> tuple[str, tuple]:
         a = self.ident()
-        rel = _RELOPS[self.rng.randrange(6)]
+        rel = _RELOPS[self.below(6)]
         b = self.term()
         return f"{a} {rel} {b}", (neg, a, rel, b)
 
@@ -144,7 +152,7 @@ class _Grammar:
 
     def chain_condition(self) -> tuple[str, list]:
         """The text, and its plan as or-groups of and-groups (`and` binds tighter than `or`)."""
-        k = self.rng.randrange(3)
+        k = self.below(3)
         if k == 0:
             left, groups = self.chain_condition()
             logic = "and" if self.coin() else "or"
@@ -165,11 +173,11 @@ class _Grammar:
         return text, [[node]]
 
     def initial(self) -> int:
-        self.start = self.rng.getrandbits(8)
+        self.start = self.bits(8)
         return self.start
 
     def draw_pair(self) -> int:
-        step, count = _LOOP_PAIRS[self.rng.randrange(5)]
+        step, count = _LOOP_PAIRS[self.below(5)]
         self.step = step
         return step * count
 
@@ -216,7 +224,7 @@ class _Grammar:
         return ii + aa + text, plan + p + [("print", show)]
 
     def _if_level(self, advanced: bool):
-        shape = self.rng.randrange(3)
+        shape = self.below(3)
         ii, plan = self.initializations()
         aa, p = self.advanced_assignment() if advanced else ("", [])
         cond = self.chain_condition if advanced else self.simple_condition
@@ -291,23 +299,32 @@ def check_level(level: str) -> str:
     return level
 
 
+def draw_program(rng: random.Random, level: str, max_init: int) -> tuple[str, str, list]:
+    """One program drawn from `rng`: (sub-level, text, plan for evaluate.run_plan)."""
+    sub = LEVELS[rng.randrange(7)] if level == "ALL" else level
+    return (sub, *_Grammar(rng, max_init).level(sub))
+
+
 def generate_one(level: str, seed: int, index: int) -> Sample:
     """Program number `index` of the stream for (level, seed); redraws until it runs without error."""
     rng = random.Random(_derive(seed, index, ALL_LEVELS.index(level)))
     max_init = _MAX_INIT.get(level, 5)
     while True:
-        sub = LEVELS[rng.randrange(7)] if level == "ALL" else level
-        program = _Grammar(rng, max_init).level(sub)
-        r = fast_trace(program)
-        if r is None:  # cannot happen for grammar output; keep the reference as a safety net
-            r = trace(program)
-        if r.error is None:
-            return Sample(program, sub, r.output, output_sample(program, r.output))
+        sub, program, plan = draw_program(rng, level, max_init)
+        output = run_plan(plan)  # the generator's own evaluator: no parsing (tested equal to the tracer)
+        if output is not None:
+            return Sample(program, sub, output, output_sample(program, output))
 
 
-def _generate_range(args: tuple[str, int, int, int]) -> list[Sample]:
+def _generate_range(args: tuple[str, int, int, int]) -> list[tuple[str, str, str, str]]:
+    """A worker's chunk, as plain tuples (they pickle several times faster than dataclasses)."""
     level, seed, start, stop = args
-    return [generate_one(level, seed, i) for i in range(start, stop)]
+    out = []
+    with rare_gc():
+        for i in range(start, stop):
+            s = generate_one(level, seed, i)
+            out.append((s.program, s.level, s.output, s.text))
+    return out
 
 
 def iter_samples(level: str, seed: int, workers: int = 1, chunk: int = 2000, hint: int = 0):
@@ -329,12 +346,13 @@ def iter_samples(level: str, seed: int, workers: int = 1, chunk: int = 2000, hin
             while len(pending) < 2 * workers and (nxt < hint or not pending):
                 pending.append(pool.apply_async(_generate_range, ((level, seed, nxt, nxt + chunk),)))
                 nxt += chunk
-            yield from pending.pop(0).get()
+            for t in pending.pop(0).get():
+                yield Sample(*t)
 
 
 def generate_samples(level: str, count: int, seed: int = 0, workers: int = 1, progress: bool = False) -> list[Sample]:
-    """`count` unique samples (SHA-256 of the `# output` text), the same for any worker count."""
-    seen: set[bytes] = set()
+    """`count` unique samples (unique `# output` text), the same for any worker count."""
+    seen: set[str] = set()
     kept: list[Sample] = []
     dups = 0
     bar = None
@@ -345,22 +363,23 @@ def generate_samples(level: str, count: int, seed: int = 0, workers: int = 1, pr
     chunk = max(100, min(2000, count // max(1, workers * 4) + 1))
     stream = iter_samples(level, seed, workers, chunk=chunk, hint=count + count // 100)
     try:
-        for s in stream:
-            if len(kept) >= count:
-                break
-            h = hashlib.sha256(s.text.encode("utf-8")).digest()
-            if h in seen:
-                dups += 1
-                if dups >= MAX_CONSECUTIVE_DUPLICATES:
-                    print(f"warning: {dups} consecutive duplicates, stopping at {len(kept)} programs",
-                          file=sys.stderr)
+        with rare_gc():
+            for s in stream:
+                if len(kept) >= count:
                     break
-                continue
-            dups = 0
-            seen.add(h)
-            kept.append(s)
-            if bar is not None:
-                bar.update(1)
+                h = s.text  # the text itself: a set of str is exact and cheaper than hashing to SHA-256
+                if h in seen:
+                    dups += 1
+                    if dups >= MAX_CONSECUTIVE_DUPLICATES:
+                        print(f"warning: {dups} consecutive duplicates, stopping at {len(kept)} programs",
+                              file=sys.stderr)
+                        break
+                    continue
+                dups = 0
+                seen.add(h)
+                kept.append(s)
+                if bar is not None:
+                    bar.update(1)
     finally:
         stream.close()
         if bar is not None:

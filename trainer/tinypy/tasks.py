@@ -30,7 +30,7 @@ import re
 import sys
 
 from trainer.tinypy.generator import _derive
-from trainer.tinypy.tracer import BINOPS, Program, compile_program, run_program, trace, trace_steps
+from trainer.tinypy.tracer import BINOPS, Program, compile_program, rare_gc, run_program, trace, trace_steps
 
 TASKS = ("output", "states", "line-count", "operator", "stepped-operator", "stepped-input")
 ARITH = ("+", "-", "*", "/")  # the operators masked (include_arithmetic_masking=True, comparators off)
@@ -369,10 +369,11 @@ class _LazyRng:
 def _run_chunk(args):
     task, seed, start, snippets, params = args
     fn = _TASK_FNS[task]
-    if task not in _RANDOM_TASKS:
-        return [fn(code, None, params) for code in snippets]
-    stream = TASKS.index(task) + 16
-    return [fn(code, _LazyRng(_derive(seed, start + i, stream)), params) for i, code in enumerate(snippets)]
+    with rare_gc():
+        if task not in _RANDOM_TASKS:
+            return [fn(code, None, params) for code in snippets]
+        stream = TASKS.index(task) + 16
+        return [fn(code, _LazyRng(_derive(seed, start + i, stream)), params) for i, code in enumerate(snippets)]
 
 
 def run_task(task: str, programs: list[str], seed: int = 0, workers: int = 1, progress: bool = False, **params):
@@ -397,6 +398,7 @@ def run_task(task: str, programs: list[str], seed: int = 0, workers: int = 1, pr
         else:
             import multiprocessing as mp
 
+            compile_program("")  # pre-parses the common line families once, before the workers fork
             with mp.get_context("fork" if sys.platform != "win32" else "spawn").Pool(workers) as pool:
                 for job, res in zip(jobs, pool.imap(_run_chunk, jobs), strict=True):
                     results.extend(res)

@@ -25,9 +25,11 @@ test +1 each time it is evaluated, a loop header +1 per iteration plus 1 for the
 from __future__ import annotations
 
 import builtins
+import gc
 import keyword
 import operator
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from trainer.tinypy import linetrace
@@ -301,20 +303,32 @@ def _check_target(name: str) -> str:
 
 _LEAF = r"([A-Za-z_]\w*|\d+)"
 _SHAPE_ASSIGN = re.compile(rf"([A-Za-z_]\w*) = {_LEAF}(?: ([-+*/]) {_LEAF})?$")
+_SHAPE_PAREN = re.compile(rf"([A-Za-z_]\w*) = \({_LEAF} ([-+*/]) {_LEAF}\)$")  # a one-piece arithmetic evaluation
 _SHAPE_PRINT = re.compile(rf"print\({_LEAF}(?: ([-+*/]) {_LEAF})?\)$")
 _SHAPE_TEST = re.compile(rf"(if|elif|while) +(not +)?{_LEAF} (<|>|<=|>=|!=|==) (-?\d+|[A-Za-z_]\w*) *:$")
 
 
+_LEAVES: dict[str, tuple] = {}  # token -> (closure, is a name): TinyPy lines reuse a few hundred tokens
+
+
 def _leaf(tok: str):
     """A closure for a name or an int literal, and whether it is a name (checked like the tokenizer does)."""
+    got = _LEAVES.get(tok)
+    if got is not None:
+        return got
     if tok[0].isdigit() or tok[0] == "-":
         if len(tok) > 1 and tok.lstrip("-")[0] == "0" and len(tok.lstrip("-")) > 1:
             raise Unsupported(tok)
         value = int(tok)
-        return (lambda env: value), False
-    if keyword.iskeyword(tok) or tok in _BUILTIN_NAMES:
-        raise Unsupported(tok)
-    return (lambda env: env[tok]), True
+        got = (lambda env: value), False
+    else:
+        if keyword.iskeyword(tok) or tok in _BUILTIN_NAMES:
+            raise Unsupported(tok)
+        got = (lambda env: env[tok]), True
+    if len(_LEAVES) >= 10_000:
+        _LEAVES.clear()
+    _LEAVES[tok] = got
+    return got
 
 
 def _leaf_binop(a: str, op: str, b: str, col: int):
@@ -459,6 +473,10 @@ def _shape(s: str):
     m = _SHAPE_SAE.match(s)
     if m:
         return _sae(s, m)
+    m = _SHAPE_PAREN.match(s)
+    if m:
+        f, binops = _leaf_binop(m.group(2), m.group(3), m.group(4), m.start(3))
+        return (ASSIGN, _check_target(m.group(1)), f, binops)
     m = _SHAPE_ASSIGN.match(s)
     if m:
         name = _check_target(m.group(1))
@@ -515,6 +533,20 @@ def clear_cache() -> None:
     """Forget parsed lines (benchmarks start cold with it)."""
     _CACHE.clear()
     _RAW.clear()
+    _LEAVES.clear()
+    _LAYOUTS.clear()
+
+
+@contextmanager
+def rare_gc():
+    """Bulk work makes millions of small acyclic objects (closures, tuples, strings): with CPython's default
+    thresholds a quarter of the time goes to collections that free nothing. Collect rarely meanwhile."""
+    old = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def _statement(s: str):
@@ -548,7 +580,8 @@ class Line:
 class Program:
     """A parsed snippet in the fast subset: flat instructions with jumps, plus its store order and operators."""
 
-    def __init__(self, lines: list[Line]):
+    def __init__(self, lines: list[Line], layout: tuple | None = None):
+        """Compile `lines`; or, with the `layout` of an earlier program of the same shape, fill it in."""
         self.lines = lines
         self.code: list[tuple] = []
         self.nslots = 0
@@ -559,9 +592,38 @@ class Program:
             if name is not None and name not in seen:
                 seen.add(name)
                 self.order.append(name)
+        if layout is not None:
+            self._fill(*layout)
+            return
         pos = self._block(0, "")
         if pos != len(lines):
             raise Unsupported("indentation")
+
+    def layout(self) -> tuple[list, int]:
+        """The shape of `code` (statement contents left out) for programs with the same lines, kinds, indents."""
+        index = {ln.lineno: i for i, ln in enumerate(self.lines)}
+        return [(ins, -1 if ins[0] in (_JUMP, _PASS) else index[ins[1]]) for ins in self.code], self.nslots
+
+    def _fill(self, template: list, nslots: int) -> None:
+        lines, code = self.lines, self.code
+        self.nslots = nslots
+        for ins, i in template:
+            if i < 0:
+                code.append(ins)
+                continue
+            op, st = ins[0], lines[i].stmt
+            if op == _ASSIGN:
+                code.append((_ASSIGN, ins[1], st[1], st[2]))
+            elif op == _TEST:
+                code.append((_TEST, ins[1], st[2], ins[3]))
+            elif op == _PRINT:
+                code.append((_PRINT, ins[1], st[2]))
+            elif op == _FOR_INIT:
+                code.append((_FOR_INIT, ins[1], st[1], st[2], ins[4], ins[5]))
+            elif op == _FOR_NEXT:
+                code.append((_FOR_NEXT, ins[1], st[1], ins[3], ins[4]))
+            else:  # _AUG
+                code.append((_AUG, ins[1], st[1], st[2][0], st[2][1]))
 
     def binops(self) -> list[tuple[int, int, BinOp]]:
         """(0-based line, column in the line, operator box) for every binary operator, in text order."""
@@ -662,6 +724,7 @@ class Program:
 
 
 _SKIP = ("", None)  # blank or comment line
+_LAYOUTS: dict[tuple, tuple | None] = {}  # program shape -> Program.layout(), or None outside the subset
 _RAW: dict[str, tuple | None] = {}  # raw line (with its indentation) -> (indent, statement), _SKIP or None
 
 
@@ -700,6 +763,7 @@ def _warm() -> None:
 def compile_program(code: str) -> Program | None:
     """Parse a snippet into the fast subset, or None when it needs the settrace reference."""
     lines = []
+    shape = []
     raw_cache = _RAW
     if not raw_cache:
         _warm()
@@ -716,12 +780,24 @@ def compile_program(code: str) -> Program | None:
                 return None
         if got[1] is not None:
             lines.append(Line(i + 1, got[0], got[1]))
+            shape.append((i, got[0], got[1][0]))
     if not lines:
         return None
-    try:
-        return Program(lines)
-    except Unsupported:
+    # programs of one shape (line numbers, indents, statement kinds) share their jumps: compile each shape once
+    key = tuple(shape)
+    layout = _LAYOUTS.get(key)
+    if layout is not None:
+        return Program(lines, layout)
+    if key in _LAYOUTS:
         return None
+    try:
+        prog = Program(lines)
+    except Unsupported:
+        prog = None
+    if len(_LAYOUTS) >= _CACHE_MAX:
+        _LAYOUTS.clear()
+    _LAYOUTS[key] = None if prog is None else prog.layout()
+    return prog
 
 
 class _StepLimit(Exception):
