@@ -10,7 +10,6 @@ export fails loudly when it does not hold.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -358,11 +357,9 @@ def quantization_change(fp32_path, int8_path, rows) -> dict:
 
 
 def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from trainer.tokenizer import file_sha256
+
+    return file_sha256(path)
 
 
 def data_summary(meta: dict) -> dict:
