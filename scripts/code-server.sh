@@ -2,6 +2,11 @@
 # Installs a real VS Code for end-to-end tests: code-server (VS Code in the browser) from npm, the Node 24 it
 # needs, and Debian's Chromium for Playwright. Cached outside the clone, keyed by version, so later runs on the
 # same machine skip it. Prints the code-server executable's path on stdout.
+case "${1:-}" in
+  -h|--help) sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  "") ;;
+  *) echo "error: unknown option $1 (try --help)" >&2; exit 2 ;;
+esac
 set -euo pipefail
 CS_VERSION=${CS_VERSION:-4.139.1}
 NODE_MAJOR=${NODE_MAJOR:-24}

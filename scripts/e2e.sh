@@ -5,6 +5,11 @@
 #   bash scripts/e2e.sh            (npm run test:e2e)
 # Model: models/default when it is shipped, else the trainer's test model (build/test-model) bundled in its place.
 set -uo pipefail
+case "${1:-}" in
+  -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  "") ;;
+  *) echo "error: unknown option $1 (try --help)" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 root=$PWD
 export ONNXRUNTIME_NODE_INSTALL=skip

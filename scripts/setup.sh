@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything TinyFIM needs on a fresh machine: Node packages and the trainer's virtual environment.
 # Safe to re-run: skips what is already installed and up to date.
+case "${1:-}" in
+  -h|--help) sed -n '2,3p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  "") ;;
+  *) echo "error: unknown option $1 (try --help)" >&2; exit 2 ;;
+esac
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Builds the tiny `test`-preset model that the engine, completion and hover tests load (build/test-model),
 # with the real trainer pipeline. Skips the work when the trainer sources have not changed since.
+case "${1:-}" in
+  -h|--help) sed -n '2,3p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  "") ;;
+  *) echo "error: unknown option $1 (try --help)" >&2; exit 2 ;;
+esac
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build

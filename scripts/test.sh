@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# The README's test command: installs everything, then runs every test (lint, pytest, mocha).
+# The README's test command: installs everything, then runs every test (lint, pytest, mocha, end-to-end).
 # Prints one summary line per suite and a final "N passed, N failed" line.
+case "${1:-}" in
+  -h|--help) sed -n '2,3p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  "") ;;
+  *) echo "error: unknown option $1 (try --help)" >&2; exit 2 ;;
+esac
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONDONTWRITEBYTECODE=1 ONNXRUNTIME_NODE_INSTALL=skip

@@ -1,4 +1,5 @@
 // Small helpers shared by the CLI verbs.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Engine, ModelLoadError } from '../engine';
 import { CliError } from './main';
@@ -7,6 +8,15 @@ export type Options = Record<string, { type: 'string' | 'boolean'; multiple?: bo
 
 export function parse(argv: string[], options: Options): Record<string, string | boolean | string[] | undefined> {
   return parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as Record<string, string | boolean | string[] | undefined>;
+}
+
+/** A file's text, or a one-line CliError saying why it cannot be read. */
+export function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
+  }
 }
 
 export function required(v: unknown, flag: string): string {

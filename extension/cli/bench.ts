@@ -1,13 +1,12 @@
 // `tinyfim bench`: quality and latency over a JSONL file, through the editor's own prompting, decoding and
 // post-processing. FIM rows: {"prefix","suffix","middle"}; trace rows: {"code","output","line_count"}.
-import { readFileSync } from 'node:fs';
 import type { Engine } from '../engine';
 import {
   chrf, corpusBleu, corpusChrf, editSimilarity, exactMatch, mean, percentile, sentenceBleu, wordErrorRate, wordSetIou,
 } from '../engine/metrics';
 import type { Verb } from './main';
 import { CliError } from './main';
-import { intOpt, loadEngine, modeOpt, parse, printJson, required } from './args';
+import { intOpt, loadEngine, modeOpt, parse, printJson, readText, required } from './args';
 import { applyPostprocess, editorContext, type LinesOption } from './postprocessHook';
 import { traceValue } from './trace';
 
@@ -15,12 +14,7 @@ interface FimRow { prefix: string; suffix: string; middle: string }
 interface TraceRow { code: string; output: string; line_count: number }
 
 export function readRows(file: string, limit: number): (FimRow | TraceRow)[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
-  }
+  const text = readText(file);
   const rows: (FimRow | TraceRow)[] = [];
   text.split('\n').forEach((line, i) => {
     if (!line.trim() || rows.length >= limit) return;

@@ -1,8 +1,7 @@
 // `tinyfim complete`: one completion at a 1-based line/column of a file.
-import { readFileSync } from 'node:fs';
 import type { Verb } from './main';
 import { CliError } from './main';
-import { intOpt, loadEngine, modeOpt, parse, printJson, required } from './args';
+import { intOpt, loadEngine, modeOpt, parse, printJson, readText, required } from './args';
 import { applyPostprocess, editorContext, type LinesOption } from './postprocessHook';
 
 /** Character offset of 1-based (line, column); column counts UTF-16 code units like VS Code, CRLF lines included. */
@@ -29,12 +28,7 @@ export const completeVerb: Verb = {
       'budget-ms': { type: 'string' }, threads: { type: 'string' }, raw: { type: 'boolean' },
     });
     const file = required(a.file, '--file');
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
-    }
+    const text = readText(file);
     const off = offsetOf(text, intOpt(a.line, '--line', NaN), intOpt(a.column, '--column', NaN));
     const prefix = text.slice(0, off);
     const suffix = text.slice(off);

@@ -1,8 +1,7 @@
 // `tinyfim trace`: predict a program's printed output and executed-line count.
-import { readFileSync } from 'node:fs';
 import type { Verb } from './main';
 import { CliError } from './main';
-import { intOpt, loadEngine, parse, printJson, required } from './args';
+import { intOpt, loadEngine, parse, printJson, readText, required } from './args';
 
 /** `line_count` answers become numbers when they are decimal integers (DESIGN.md trace JSON). */
 export function traceValue(task: string, answer: string): string | number | null {
@@ -17,12 +16,7 @@ export const traceVerb: Verb = {
     const a = parse(argv, { model: { type: 'string' }, file: { type: 'string' }, task: { type: 'string', multiple: true },
       json: { type: 'boolean' }, threads: { type: 'string' } });
     const file = required(a.file, '--file');
-    let program: string;
-    try {
-      program = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
-    }
+    const program = readText(file);
     const engine = await loadEngine(required(a.model, '--model'), intOpt(a.threads, '--threads', 1));
     try {
       const tasks = (a.task as string[] | undefined) ?? engine.tasks().filter((t) => t === 'output' || t === 'line_count');
