@@ -133,8 +133,13 @@ describe('TinyFIM in a real VS Code (code-server + Chromium)', function () {
 
   it('asks for a completion on Alt+\\ after Escape dismissed one', async () => {
     await ghostAtFreshLine();
-    await editor.page.keyboard.press('Escape');
-    assert.ok(await editor.staysWithoutGhost(1500), 'Escape dismisses the ghost text');
+    // The first Escape can go to another widget (suggest list, a toast) that opened with the ghost text.
+    let dismissed = false;
+    for (let i = 0; i < 3 && !dismissed; i++) {
+      await editor.page.keyboard.press('Escape');
+      dismissed = await editor.staysWithoutGhost(1500);
+    }
+    assert.ok(dismissed, 'Escape dismisses the ghost text');
     await editor.page.keyboard.press('Alt+Backslash');
     const ghost = await editor.waitForGhost(GHOST_WAIT_MS);
     assert.ok(ghost.trim().length > 0);
