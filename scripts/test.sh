@@ -36,6 +36,15 @@ ts_pass=$(grep -Eo '[0-9]+ passing' build/mocha.log | tail -1 | grep -Eo '[0-9]+
 ts_fail=$(grep -Eo '[0-9]+ failing' build/mocha.log | tail -1 | grep -Eo '[0-9]+' || echo 0)
 [ "$rc" -eq 0 ] || failed_suites+=(mocha)
 
+if [ -f models/default/model.json ]; then
+  printf '\n==> Extension and engine tests again on the shipped model (models/default)\n'
+  TINYFIM_TEST_MODEL=models/default TINYFIM_TEST_RUN=none npx mocha 2>&1 | tee build/mocha-default.log
+  rc=${PIPESTATUS[0]}
+  ts_pass=$((ts_pass + $(grep -Eo '[0-9]+ passing' build/mocha-default.log | tail -1 | grep -Eo '[0-9]+' || echo 0)))
+  ts_fail=$((ts_fail + $(grep -Eo '[0-9]+ failing' build/mocha-default.log | tail -1 | grep -Eo '[0-9]+' || echo 0)))
+  [ "$rc" -eq 0 ] || failed_suites+=(mocha-default)
+fi
+
 printf '\n==> End-to-end tests (the packaged .vsix in code-server, driven through Chromium)\n'
 bash scripts/e2e.sh 2>&1 | tee build/e2e.log
 rc=${PIPESTATUS[0]}

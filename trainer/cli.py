@@ -22,6 +22,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "train": ("trainer.train", "train a model from a preset on a built dataset"),
     "export": ("trainer.export", "export a trained run to ONNX with a KV cache"),
     "evaluate": ("trainer.evaluate", "evaluate an exported model on held-out data"),
+    "memorization": ("trainer.memorization", "share of long completions copied verbatim from the training corpus"),
     "generate": ("trainer.generate", "greedy token ids from a run's checkpoint (the engine's reference)"),
     "pipeline": ("trainer.pipeline", "run corpus -> tinypy -> tokenizer -> dataset -> train -> export in one go"),
 }

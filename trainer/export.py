@@ -97,7 +97,7 @@ def io_names(n_layer: int) -> tuple[list[str], list[str]]:
             ["logits"] + [f"present.{x}" for x in kv])
 
 
-def _wrapper(model):
+def _wrapper(model, last_only: bool):
     import torch
 
     class OnnxDecoder(torch.nn.Module):
@@ -109,16 +109,22 @@ def _wrapper(model):
 
         def forward(self, input_ids, attention_mask, position_ids, *flat_past):
             past = [(flat_past[2 * i], flat_past[2 * i + 1]) for i in range(len(flat_past) // 2)]
-            logits, present = self.m(input_ids, position_ids=position_ids, attention_mask=attention_mask, past=past)
+            logits, present = self.m(input_ids, position_ids=position_ids, attention_mask=attention_mask, past=past,
+                                     last_only=last_only)
             return (logits, *[t for kv in present for t in kv])
 
     return OnnxDecoder(model).eval()
 
 
 def export_onnx(model, path: str | os.PathLike, exporter: str = "legacy", opset: int = 17,
-                share_head: bool = True) -> None:
+                share_head: bool = True, logits: str = "last") -> None:
     """Writes model.onnx (fp32, single file) and checks it with onnx.checker. share_head stores the tied
-    embedding once (off before int8 quantisation, which then quantises the head's own copy)."""
+    embedding once (off before int8 quantisation, which then quantises the head's own copy). logits "last":
+    the graph returns the last position's logits only ([batch, 1, vocab]; what decoding uses), "all": every
+    position's."""
+    if logits not in ("last", "all"):
+        raise UserError(f"logits must be 'last' or 'all', not {logits!r}")
+    last_only = logits == "last"
     import onnx
     import torch
 
@@ -139,15 +145,16 @@ def export_onnx(model, path: str | os.PathLike, exporter: str = "legacy", opset:
             batch, seq, past, total = (torch.export.Dim(n) for n in ("batch", "seq", "past", "total"))
             shapes = {"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: total},
                       "position_ids": {0: batch, 1: seq}, "flat_past": tuple({0: batch, 2: past} for _ in inputs[3:])}
-            prog = torch.onnx.export(_wrapper(model), example, input_names=inputs, output_names=outputs,
+            prog = torch.onnx.export(_wrapper(model, last_only), example, input_names=inputs, output_names=outputs,
                                      dynamic_shapes=shapes, opset_version=opset, dynamo=True, verbose=False)
             prog.save(str(tmp), external_data=False)
         else:
             axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "total"},
-                    "position_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}}
+                    "position_ids": {0: "batch", 1: "seq"},
+                    "logits": {0: "batch"} if last_only else {0: "batch", 1: "seq"}}
             axes.update({n: {0: "batch", 2: "past"} for n in inputs[3:]})
             axes.update({n: {0: "batch", 2: "total"} for n in outputs[1:]})
-            torch.onnx.export(_wrapper(model), example, str(tmp), input_names=inputs, output_names=outputs,
+            torch.onnx.export(_wrapper(model, last_only), example, str(tmp), input_names=inputs, output_names=outputs,
                               dynamic_axes=axes, opset_version=opset, dynamo=False)
     proto = onnx.load(str(tmp))
     if share_head and _share_tied_head(proto):
@@ -222,6 +229,22 @@ def ort_step(session, ids, past: dict, start: int):
     return outs[0], nxt
 
 
+def ort_logits(session, ids):
+    """Logits at every position of ids [1, T] -> [1, T, V]: one call when the graph returns all positions,
+    else (a last-position graph) one cached call per token."""
+    import numpy as np
+
+    logits, past = ort_step(session, ids, empty_past(session), 0)
+    if logits.shape[1] == ids.shape[1]:
+        return logits
+    rows = []
+    past = empty_past(session)
+    for t in range(ids.shape[1]):
+        logits, past = ort_step(session, ids[:, t:t + 1], past, t)
+        rows.append(logits[:, -1])
+    return np.stack(rows, axis=1)
+
+
 def ort_greedy(session, prompt_ids: list[int], max_new_tokens: int, stop_ids=(0,), context: int | None = None):
     """Greedy decoding with the KV cache in onnxruntime (mirrors trainer.model.greedy)."""
     logits, past = ort_step(session, [prompt_ids], empty_past(session), 0)
@@ -249,7 +272,8 @@ def check_parity(model, onnx_path, prompt_len: int = 24, steps: int = 16, seed: 
         ref = model.float().cpu().eval()(ids)[0].numpy()
     sess = ort_session(onnx_path)
     logits, past = ort_step(sess, ids[:, :prompt_len].numpy(), empty_past(sess), 0)
-    prefill = float(np.abs(logits - ref[:, :prompt_len]).max())
+    want = ref[:, :prompt_len] if logits.shape[1] == prompt_len else ref[:, prompt_len - 1:prompt_len]  # all / last
+    prefill = float(np.abs(logits - want).max())
     decode = 0.0
     for t in range(prompt_len, prompt_len + steps):
         logits, past = ort_step(sess, ids[:, t:t + 1].numpy(), past, t)
@@ -335,8 +359,7 @@ def quantization_change(fp32_path, int8_path, rows) -> dict:
     max_abs, agree, n_tok, losses = 0.0, 0, 0, {"fp32": [], "int8": []}
     for i in range(len(tokens)):
         x, y, m = tokens[i:i + 1, :-1], tokens[i, 1:], mask[i, 1:].astype(bool)
-        l32, _ = ort_step(s32, x, empty_past(s32), 0)
-        l8, _ = ort_step(s8, x, empty_past(s8), 0)
+        l32, l8 = ort_logits(s32, x), ort_logits(s8, x)
         max_abs = max(max_abs, float(np.abs(l32 - l8).max()))
         agree += int((l32[0].argmax(-1) == l8[0].argmax(-1)).sum())
         n_tok += x.shape[1]
@@ -387,7 +410,7 @@ def write_manifest(out_dir: Path, *, name: str, model, ckpt: dict, meta: dict, o
                          "mlp_ratio": cfg.mlp_ratio, "norm": "layernorm", "tied_embeddings": True,
                          "parameters": model.num_parameters()},
         "onnx": {"opset": opset, "dtype": "float32", "quantization": quantization, "inputs": inputs,
-                 "outputs": outputs},
+                 "outputs": outputs, "logits": "last"},
         "special_tokens": meta.get("special_tokens", {}),
         "prompts": meta.get("prompts", {}),
         "data": data_summary(meta),

@@ -162,7 +162,9 @@ class TinyFIM(nn.Module):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())  # tied weight counted once
 
-    def forward(self, input_ids, position_ids=None, attention_mask=None, past=None):
+    def forward(self, input_ids, position_ids=None, attention_mask=None, past=None, last_only: bool = False):
+        """-> (logits [B, T, V], present); last_only: logits of the last position only ([B, 1, V]), which is all
+        decoding needs and saves the LM head's matmul over the prompt (a third of a small model's prefill)."""
         if input_ids.dim() != 2:
             raise ValueError(f"input_ids must be [batch, seq], got shape {tuple(input_ids.shape)}")
         B, T = input_ids.shape
@@ -180,6 +182,8 @@ class TinyFIM(nn.Module):
         for i, block in enumerate(self.blocks):
             x, kv = block(x, cos, sin, mask, None if past is None else past[i])
             present.append(kv)
+        if last_only:
+            x, T = x[:, -1:], 1
         # 2-D matmul: ONNX export then uses Gemm(transB=1) on the one shared embedding initializer instead of
         # storing a transposed copy of it
         h = self.norm_f(x).reshape(B * T, self.cfg.d_model)

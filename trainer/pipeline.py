@@ -32,8 +32,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=None, help="exported model folder (default models/PRESET)")
     parser.add_argument("--fresh", action="store_true", help="start every stage over")
     parser.add_argument("--code", nargs="+", default=None, metavar="PATH",
-                        help="folders for the code corpus (default: this Python's standard library; the test "
-                             "preset uses a few of its packages)")
+                        help="folders for the code corpus (default: the preset's data.code: 'stdlib' is this "
+                             "Python's standard library, 'site-packages' the packages installed in this Python's "
+                             "environment; the test preset uses a few stdlib packages)")
+    parser.add_argument("--until", choices=STAGES, default=None,
+                        help="stop after this stage (e.g. dataset, to train other sizes on the same data)")
     parser.add_argument("--tinypy-count", type=int, default=None, help="tinypy training programs (default: preset)")
     parser.add_argument("--vocab-size", type=int, default=None, help="tokenizer vocabulary size (default: preset)")
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: preset)")
@@ -53,17 +56,27 @@ def run(args) -> int:
     out = Path(args.out or f"models/{name}")
     summary = run_pipeline(preset, workdir, out, fresh=args.fresh, code=args.code, tinypy_count=args.tinypy_count,
                            vocab_size=args.vocab_size, steps=args.steps, device=args.device, threads=args.threads,
-                           quantize=args.quantize, workers=args.workers, eval_limit=args.eval_limit)
+                           quantize=args.quantize, workers=args.workers, eval_limit=args.eval_limit,
+                           until=args.until)
     print(json.dumps(summary, indent=2), file=sys.stderr)
     return 0
 
 
 def default_code(preset: dict) -> list[str]:
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
-    subset = preset.get("data", {}).get("code_subset")
+    """The preset's code folders: data.code names 'stdlib' and/or 'site-packages' (default: stdlib only)."""
+    paths = sysconfig.get_paths()
+    data = preset.get("data", {})
+    subset = data.get("code_subset")
     if subset:
-        return [str(stdlib / s) for s in subset]
-    return [str(stdlib)]
+        return [str(Path(paths["stdlib"]) / s) for s in subset]
+    known = {"stdlib": paths["stdlib"], "site-packages": paths["purelib"]}
+    out = []
+    for name in data.get("code", ["stdlib"]):
+        if name not in known:
+            raise UserError(f"preset data.code: unknown source {name!r} (known: {', '.join(known)})")
+        if known[name] not in out:
+            out.append(known[name])
+    return out
 
 
 def _hash(obj) -> str:
@@ -89,7 +102,7 @@ def unigram_loss(data_dir: Path) -> float:
 
 def run_pipeline(preset: dict, workdir: Path, out: Path, *, fresh: bool = False, code=None, tinypy_count=None,
                  vocab_size=None, steps=None, device=None, threads=None, quantize=None, workers: int = 1,
-                 eval_limit=None) -> dict:
+                 eval_limit=None, until: str | None = None) -> dict:
     from trainer.cli import main as cli_main
     from trainer.packed import write_json_atomic
 
@@ -151,6 +164,9 @@ def run_pipeline(preset: dict, workdir: Path, out: Path, *, fresh: bool = False,
         finish(stage, info)
         print(f"[pipeline] {stage}: done in {timings[stage]}s", file=sys.stderr)
 
+    def stop_after(stage: str) -> bool:
+        return until is not None and STAGES.index(stage) >= STAGES.index(until)
+
     if stage_start("corpus"):
         db.unlink(missing_ok=True)
         c = inputs["corpus"]
@@ -160,11 +176,17 @@ def run_pipeline(preset: dict, workdir: Path, out: Path, *, fresh: bool = False,
             raise UserError(f"corpus stage failed (exit {rc})")
         stage_end("corpus")
 
+    if stop_after("corpus"):
+        return _summary(workdir, out, state, t_all)
+
     if stage_start("tokenizer"):
         from trainer.tokenizer import train_from_sources
 
         info = train_from_sources(db, tinypy=inputs["tokenizer"]["tinypy"], vocab_size=vocab_size, out=tok)
         stage_end("tokenizer", {"vocab_size": info["vocab_size"], "chars_per_token": info["chars_per_token"]})
+
+    if stop_after("tokenizer"):
+        return _summary(workdir, out, state, t_all)
 
     if stage_start("dataset"):
         from trainer.dataset import build_dataset
@@ -173,6 +195,9 @@ def run_pipeline(preset: dict, workdir: Path, out: Path, *, fresh: bool = False,
         build_dataset(db, tok, ds, tinypy_count=tinypy_count, mix=d["mix"], context=context,
                       eval_count=d["eval_count"], eval_fim_count=d["eval_fim_count"], workers=workers, force=True)
         stage_end("dataset", {"unigram_val_loss": unigram_loss(ds)})
+
+    if stop_after("dataset"):
+        return _summary(workdir, out, state, t_all)
 
     if stage_start("train"):
         from trainer.train import train
@@ -186,6 +211,9 @@ def run_pipeline(preset: dict, workdir: Path, out: Path, *, fresh: bool = False,
                         overrides={k: v for k, v in (("steps", steps), ("threads", threads)) if v})
         stage_end("train", {k: summary[k] for k in ("step", "train_loss", "val_loss", "tokens", "tokens_per_s")})
 
+    if stop_after("train"):
+        return _summary(workdir, out, state, t_all)
+
     if stage_start("export"):
         from trainer.export import export_run
 
@@ -194,12 +222,19 @@ def run_pipeline(preset: dict, workdir: Path, out: Path, *, fresh: bool = False,
         result = export_run(run_dir, out, checkpoint="best", name=preset["name"], quantize=quantize)
         stage_end("export", {"parity": result["parity"], "quantization": result.get("quantization")})
 
+    if stop_after("export"):
+        return _summary(workdir, out, state, t_all)
+
     if stage_start("evaluate"):
         from trainer.evaluate import evaluate_model
 
         results = evaluate_model(out, ds, limit=eval_limit)
         stage_end("evaluate", results)
 
+    return _summary(workdir, out, state, t_all)
+
+
+def _summary(workdir: Path, out: Path, state: dict, t_all: float) -> dict:
     return {"workdir": str(workdir), "out": str(out), "seconds": round(time.time() - t_all, 1),
             "unigram_val_loss": state.get("dataset", {}).get("info", {}).get("unigram_val_loss"),
             "train": state.get("train", {}).get("info"),

@@ -1,5 +1,6 @@
 // `tinyfim bench`: quality and latency over a JSONL file, through the editor's own prompting, decoding and
 // post-processing. FIM rows: {"prefix","suffix","middle"}; trace rows: {"code","output","line_count"}.
+import { writeFileSync } from 'node:fs';
 import type { Engine } from '../engine';
 import {
   chrf, corpusBleu, corpusChrf, editSimilarity, exactMatch, mean, percentile, sentenceBleu, wordErrorRate, wordSetIou,
@@ -51,8 +52,8 @@ export function latencyReport(ms: number[]): Record<string, number> {
   return { p50: r(percentile(ms, 50)), p95: r(percentile(ms, 95)), max: r(Math.max(...ms)), mean: r(mean(ms)) };
 }
 
-export async function runBench(engine: Engine, rows: (FimRow | TraceRow)[], opts: { mode?: 'psm' | 'spm'; lines: string; maxNewTokens: number; budgetMs: number; }):
-Promise<Record<string, unknown>> {
+export async function runBench(engine: Engine, rows: (FimRow | TraceRow)[], opts: { mode?: 'psm' | 'spm'; lines: string; maxNewTokens: number; budgetMs: number; },
+  predictions?: Record<string, unknown>[]): Promise<Record<string, unknown>> {
   const fim = rows.filter((r): r is FimRow => 'middle' in r);
   const trace = rows.filter((r): r is TraceRow => 'code' in r);
   const report: Record<string, unknown> = { count: rows.length };
@@ -66,6 +67,7 @@ Promise<Record<string, unknown>> {
       const res = await engine.complete({ prefix: ctx.prefix, suffix: ctx.suffix, singleLine: ctx.mode === 'single', mode: opts.mode, maxNewTokens: opts.maxNewTokens, deadlineMs: opts.budgetMs });
       hyps.push(applyPostprocess(ctx, res.text));
       ms.push(performance.now() - t0);
+      predictions?.push({ completion: hyps[hyps.length - 1], reference: r.middle, stop: res.stopReason });
       stops[res.stopReason] = (stops[res.stopReason] ?? 0) + 1;
     }
     report.fim = { count: fim.length, ...textReport(hyps, fim.map((r) => r.middle)), empty_rate: mean(hyps.map((h) => (h.trim() ? 0 : 1))),
@@ -83,6 +85,7 @@ Promise<Record<string, unknown>> {
       ms.push(performance.now() - t0);
       outs.push(out);
       countOk.push(lc === r.line_count ? 1 : 0);
+      predictions?.push({ output: out, reference_output: r.output, line_count: lc, reference_line_count: r.line_count });
     }
     const refs = trace.map((r) => r.output);
     report.trace = {
@@ -98,18 +101,21 @@ Promise<Record<string, unknown>> {
 
 export const benchVerb: Verb = {
   description: 'Score completions (exact match, edit similarity, chrF, BLEU, WER, word IoU) or trace predictions, with latency, on a JSONL file.',
-  usage: '--model DIR --data FILE.jsonl [--limit N] [--json] [--mode psm|spm] [--lines auto|single|multi] [--max-new-tokens N] [--budget-ms N] [--threads N]',
+  usage: '--model DIR --data FILE.jsonl [--limit N] [--json] [--mode psm|spm] [--lines auto|single|multi] [--max-new-tokens N] [--budget-ms N] [--threads N] [--predictions OUT.jsonl]',
   async run(argv) {
     const a = parse(argv, { model: { type: 'string' }, data: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' },
-      mode: { type: 'string' }, lines: { type: 'string' }, 'max-new-tokens': { type: 'string' }, 'budget-ms': { type: 'string' }, threads: { type: 'string' } });
+      mode: { type: 'string' }, lines: { type: 'string' }, 'max-new-tokens': { type: 'string' }, 'budget-ms': { type: 'string' }, threads: { type: 'string' },
+      predictions: { type: 'string' } });
     const rows = readRows(required(a.data, '--data'), intOpt(a.limit, '--limit', Number.MAX_SAFE_INTEGER));
     if (rows.length === 0) throw new CliError('the data file has no rows');
     const lines = (a.lines as string | undefined) ?? 'auto';
     if (!['auto', 'single', 'multi'].includes(lines)) throw new CliError(`--lines must be auto, single or multi, got '${lines}'`);
     const engine = await loadEngine(required(a.model, '--model'), intOpt(a.threads, '--threads', 1));
     try {
+      const predictions: Record<string, unknown>[] | undefined = a.predictions ? [] : undefined;
       const report = await runBench(engine, rows, { mode: modeOpt(a.mode), lines, maxNewTokens: intOpt(a['max-new-tokens'], '--max-new-tokens', 48),
-        budgetMs: intOpt(a['budget-ms'], '--budget-ms', 10_000) });
+        budgetMs: intOpt(a['budget-ms'], '--budget-ms', 10_000) }, predictions);
+      if (predictions) writeFileSync(a.predictions as string, predictions.map((p) => JSON.stringify(p) + '\n').join(''));
       report.model = engine.manifest.name;
       if (a.json) printJson(report);
       else process.stdout.write(JSON.stringify(report, null, 2) + '\n');

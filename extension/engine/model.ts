@@ -70,8 +70,9 @@ export class OnnxModel {
     const logitsT = out.logits;
     const all = logitsT.data as Float32Array;
     const v = logitsT.dims[2];
+    const rowsOut = logitsT.dims[1]; // 1 for a last-position graph (docs/DESIGN.md), else seq
     const logits = new Float32Array(batch * v);
-    for (let b = 0; b < batch; b++) logits.set(all.subarray((b * seq + seq - 1) * v, (b * seq + seq) * v), b * v);
+    for (let b = 0; b < batch; b++) logits.set(all.subarray((b * rowsOut + rowsOut - 1) * v, (b * rowsOut + rowsOut) * v), b * v);
     const present: Past = [];
     for (let i = 0; i < this.nLayer; i++) present.push(out[`present.${i}.key`], out[`present.${i}.value`]);
     return { logits, present };

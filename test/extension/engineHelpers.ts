@@ -15,8 +15,12 @@ export function testModelDir(): string {
   return dir;
 }
 
-/** The training run behind the test model (PyTorch reference): env TINYFIM_TEST_RUN, default build/test-pipeline/run. */
-export function testRunDir(): string {
+/**
+ * The training run behind the test model (PyTorch reference): env TINYFIM_TEST_RUN, default build/test-pipeline/run.
+ * TINYFIM_TEST_RUN=none: the model has no run here (the shipped models/default); tests that need one skip.
+ */
+export function testRunDir(): string | null {
+  if (process.env.TINYFIM_TEST_RUN === 'none') return null;
   const dir = path.resolve(ROOT, process.env.TINYFIM_TEST_RUN ?? 'build/test-pipeline/run');
   if (!existsSync(dir)) throw new Error(`test run not found at ${dir}: run \`bash scripts/test-model.sh\` or set TINYFIM_TEST_RUN`);
   return dir;

@@ -535,6 +535,7 @@ def clear_cache() -> None:
     _RAW.clear()
     _LEAVES.clear()
     _LAYOUTS.clear()
+    _SHAPES.clear()
 
 
 @contextmanager
@@ -578,57 +579,67 @@ class Line:
 
 
 class Program:
-    """A parsed snippet in the fast subset: flat instructions with jumps, plus its store order and operators."""
+    """A parsed snippet in the fast subset: flat instructions with jumps, plus its store order and operators.
 
-    def __init__(self, lines: list[Line], layout: tuple | None = None):
-        """Compile `lines`; or, with the `layout` of an earlier program of the same shape, fill it in."""
-        self.lines = lines
+    `rows` holds one cached entry per source line: (shape, indent, kind, name, closure(s), binops)."""
+
+    def __init__(self, rows: list[tuple], layout: tuple | None = None):
+        """Compile `rows`; or, with the `layout` (filler, nslots) of an earlier program of the same shape,
+        fill it in."""
+        self.rows = rows
+        self._order: list[str] | None = None
+        if layout is not None:
+            fill, self.nslots = layout
+            self.code = fill(rows)
+            return
         self.code: list[tuple] = []
         self.nslots = 0
-        self.order: list[str] = []
-        seen = set()
-        for ln in lines:
-            name = ln.stmt[1]
-            if name is not None and name not in seen:
-                seen.add(name)
-                self.order.append(name)
-        if layout is not None:
-            self._fill(*layout)
-            return
+        self.lines = self._lines()
         pos = self._block(0, "")
-        if pos != len(lines):
+        if pos != len(self.lines):
             raise Unsupported("indentation")
 
-    def layout(self) -> tuple[list, int]:
-        """The shape of `code` (statement contents left out) for programs with the same lines, kinds, indents."""
-        index = {ln.lineno: i for i, ln in enumerate(self.lines)}
-        return [(ins, -1 if ins[0] in (_JUMP, _PASS) else index[ins[1]]) for ins in self.code], self.nslots
+    def _lines(self) -> list[Line]:
+        return [Line(i + 1, r[1], r[2:]) for i, r in enumerate(self.rows) if r[2] is not None]
 
-    def _fill(self, template: list, nslots: int) -> None:
-        lines, code = self.lines, self.code
-        self.nslots = nslots
-        for ins, i in template:
-            if i < 0:
-                code.append(ins)
+    @property
+    def order(self) -> list[str]:
+        """Variables in order of their first store in the text (the order of the states)."""
+        if self._order is None:
+            self._order = list(dict.fromkeys(r[3] for r in self.rows if r[3] is not None))
+        return self._order
+
+    def layout(self) -> tuple:
+        """(filler, nslots): `filler(rows)` rebuilds `code` for any rows of this shape (line kinds and indents),
+        as generated source: a list display of the instructions, statement contents taken from the rows."""
+        items = []
+        consts = {}
+        for ins in self.code:
+            op = ins[0]
+            if op in (_JUMP, _PASS):
+                consts[f"k{len(consts)}"] = ins
+                items.append(f"k{len(consts) - 1}")
                 continue
-            op, st = ins[0], lines[i].stmt
+            r = f"r[{ins[1] - 1}]"  # the row of the instruction's line
             if op == _ASSIGN:
-                code.append((_ASSIGN, ins[1], st[1], st[2]))
+                items.append(f"({op}, {ins[1]}, {r}[3], {r}[4])")
             elif op == _TEST:
-                code.append((_TEST, ins[1], st[2], ins[3]))
+                items.append(f"({op}, {ins[1]}, {r}[4], {ins[3]})")
             elif op == _PRINT:
-                code.append((_PRINT, ins[1], st[2]))
+                items.append(f"({op}, {ins[1]}, {r}[4])")
             elif op == _FOR_INIT:
-                code.append((_FOR_INIT, ins[1], st[1], st[2], ins[4], ins[5]))
+                items.append(f"({op}, {ins[1]}, {r}[3], {r}[4], {ins[4]}, {ins[5]})")
             elif op == _FOR_NEXT:
-                code.append((_FOR_NEXT, ins[1], st[1], ins[3], ins[4]))
+                items.append(f"({op}, {ins[1]}, {r}[3], {ins[3]}, {ins[4]})")
             else:  # _AUG
-                code.append((_AUG, ins[1], st[1], st[2][0], st[2][1]))
+                items.append(f"({op}, {ins[1]}, {r}[3], {r}[4][0], {r}[4][1])")
+        fill = eval(compile(f"lambda r: [{', '.join(items)}]", "<tinypy layout>", "eval"), consts)
+        return fill, self.nslots
 
     def binops(self) -> list[tuple[int, int, BinOp]]:
         """(0-based line, column in the line, operator box) for every binary operator, in text order."""
         out = []
-        for ln in self.lines:
+        for ln in self._lines():
             for b in sorted(ln.stmt[3], key=lambda b: b.col):
                 out.append((ln.lineno - 1, len(ln.indent) + b.col, b))
         return out
@@ -723,20 +734,28 @@ class Program:
         return pos
 
 
-_SKIP = ("", None)  # blank or comment line
+_SKIP = (-1, "", None, None, None, ())  # the row of a blank or comment line
 _LAYOUTS: dict[tuple, tuple | None] = {}  # program shape -> Program.layout(), or None outside the subset
-_RAW: dict[str, tuple | None] = {}  # raw line (with its indentation) -> (indent, statement), _SKIP or None
+_RAW: dict[str, tuple | bool] = {}  # raw line (with its indentation) -> its row, or False outside the subset
+_first = operator.itemgetter(0)
 
 
-def _raw_line(raw: str):
+def _raw_line(raw: str) -> tuple | bool:
     s = raw.strip()
     if not s or s[0] == "#":
         return _SKIP
     indent = raw[: len(raw) - len(raw.lstrip())]
     if indent.strip(" \t"):
-        return None
+        return False
     st = _statement(s)
-    return None if st is None else (indent, st)
+    return False if st is None else (_shape_id(indent, st[0]), indent, *st)
+
+
+_SHAPES: dict[tuple, int] = {}  # (indent, kind) -> a small int: program shape keys are tuples of these
+
+
+def _shape_id(indent: str, kind: int) -> int:
+    return _SHAPES.setdefault((indent, kind), len(_SHAPES))
 
 
 def _const(value):
@@ -751,47 +770,51 @@ def _warm() -> None:
     """Pre-parse TinyPy's finite line families (`x = 0..255`, `print(x)`, `\tprint(x)`, `else :`): ~10 ms once,
     and most lines of a bulk run are then cache hits from the start."""
     consts = [_const(v) for v in range(256)]
+    assign, show, tab_show = _shape_id("", ASSIGN), _shape_id("", PRINT), _shape_id("\t", PRINT)
     for name in "abcdefghijklmnopqrstuvwxyz":
         for v in range(256):
-            _RAW[f"{name} = {v}"] = ("", (ASSIGN, name, consts[v], []))
-        show = ("", (PRINT, None, (_var(name),), []))
-        _RAW[f"print({name})"] = show
-        _RAW[f"\tprint({name})"] = ("\t", show[1])
-    _RAW["else :"] = ("", (ELSE, None, None, ()))
+            _RAW[f"{name} = {v}"] = (assign, "", ASSIGN, name, consts[v], [])
+        shown = (_var(name),)
+        _RAW[f"print({name})"] = (show, "", PRINT, None, shown, [])
+        _RAW[f"\tprint({name})"] = (tab_show, "\t", PRINT, None, shown, [])
+    _RAW["else :"] = (_shape_id("", ELSE), "", ELSE, None, None, ())
+
+
+def _cold_rows(raws: list[str], rows: list) -> list | None:
+    """Parse the lines that missed the cache (rows[i] None); None if a line is outside the subset."""
+    raw_cache = _RAW
+    for i, row in enumerate(rows):
+        if row is None:
+            row = rows[i] = _raw_line(raws[i])
+            if len(raw_cache) >= _CACHE_MAX:
+                raw_cache.clear()
+            raw_cache[raws[i]] = row
+        if row is False:
+            return None
+    return rows
 
 
 def compile_program(code: str) -> Program | None:
     """Parse a snippet into the fast subset, or None when it needs the settrace reference."""
-    lines = []
-    shape = []
-    raw_cache = _RAW
-    if not raw_cache:
+    if not _RAW:
         _warm()
-    for i, raw in enumerate(code.split("\n")):
-        got = raw_cache.get(raw)
-        if got is None:
-            if raw in raw_cache:
-                return None
-            got = _raw_line(raw)
-            if len(raw_cache) >= _CACHE_MAX:
-                raw_cache.clear()
-            raw_cache[raw] = got
-            if got is None:
-                return None
-        if got[1] is not None:
-            lines.append(Line(i + 1, got[0], got[1]))
-            shape.append((i, got[0], got[1][0]))
-    if not lines:
+    raws = code.split("\n")
+    rows = list(map(_RAW.get, raws))
+    if None in rows:
+        rows = _cold_rows(raws, rows)
+        if rows is None:
+            return None
+    elif False in rows:
         return None
-    # programs of one shape (line numbers, indents, statement kinds) share their jumps: compile each shape once
-    key = tuple(shape)
+    # programs of one shape (the indent and kind of each line) share their jumps: compile each shape once
+    key = tuple(map(_first, rows))
     layout = _LAYOUTS.get(key)
     if layout is not None:
-        return Program(lines, layout)
+        return Program(rows, layout)
     if key in _LAYOUTS:
         return None
     try:
-        prog = Program(lines)
+        prog = Program(rows)
     except Unsupported:
         prog = None
     if len(_LAYOUTS) >= _CACHE_MAX:
@@ -817,7 +840,7 @@ def run_program(prog: Program, max_steps: int = DEFAULT_MAX_STEPS, record: list 
     env: dict = {}
     out: list[str] = []
     iters = [None] * prog.nslots
-    order = prog.order
+    order = prog.order if record is not None else ()
     count = 0
     pc = 0
     limit = stop_at if 0 < stop_at < max_steps else max_steps
