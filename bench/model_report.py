@@ -13,7 +13,7 @@ LEVELS = ("1.1", "1.2", "2.1", "2.2", "3.1", "3.2", "4.1")
 def main(out: Path) -> int:
     def load(name):
         p = out / name
-        return json.loads(p.read_text()) if p.is_file() else None
+        return json.loads(p.read_text()) if p.is_file() and p.stat().st_size else None  # empty: still running
 
     print("| FIM set | rows | exact match | edit similarity | chrF | BLEU | empty | p50 / p95 ms |")
     print("|---|---|---|---|---|---|---|---|")
