@@ -2,7 +2,8 @@
 // prompt window, Engine.complete, post-processing), timed like bench/latency.ts: per sampled cursor position a
 // COLD request (engine KV cache and suggestion cache cleared), then the user types the file's next characters
 // one at a time. A keystroke that matches the ghost text is served by the typing-through cache.
-// Debounce is set to 0 (it is a deliberate wait, not work). Run:
+// Debounce is set to 0 (it is a deliberate wait, not work). The same positions are also run with early stopping
+// off (the baseline), interleaved, and the ratios printed. Run:
 //   npx tsc -p tsconfig.json && node out/bench/completion.js --model DIR [--positions 20] [--typed 3] [--files F ...]
 import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
@@ -31,25 +32,27 @@ export async function main(argv: string[]): Promise<number> {
   const samples = path.join(root, 'bench', 'samples');
   const files = values.files ?? readdirSync(samples).filter((f) => f.endsWith('.py')).sort().map((f) => path.join(samples, f));
   const engine = await Engine.load(path.resolve(values.model), { threads: Number(values.threads) });
-  const completer = new Completer(async () => engine, () => ({ ...DEFAULT_SETTINGS, debounceMs: 0 }));
-  const cold: number[] = [];
-  const typingModel: number[] = [];
-  const typingCache: number[] = [];
-  const modelOnly: number[] = [];
-  const overhead: number[] = [];
-  let shown = 0;
-  let asked = 0;
-  const ask = async (text: string, offset: number, trigger: 'invoke' | 'automatic'): Promise<{ o: Outcome; ms: number }> => {
+  const settings = () => ({ ...DEFAULT_SETTINGS, debounceMs: 0 });
+  // The baseline, measured in the same run, interleaved per position: decoding to the token limit and letting
+  // post-processing cut (no early stop at a settled cut).
+  const variants = [
+    { name: 'early stop at a settled cut (shipped)', completer: new Completer(async () => engine, settings) },
+    { name: 'baseline: decode to the token limit', completer: new Completer(async () => engine, settings, { earlyStop: false }) },
+  ].map((v) => ({ ...v, cold: [] as number[], typingModel: [] as number[], typingCache: [] as number[],
+    modelOnly: [] as number[], overhead: [] as number[], shown: 0, asked: 0, texts: [] as (string | undefined)[] }));
+  type Variant = typeof variants[number];
+  const ask = async (v: Variant, text: string, offset: number, trigger: 'invoke' | 'automatic'): Promise<{ o: Outcome; ms: number }> => {
     const t0 = performance.now();
-    const o = await completer.complete({
+    const o = await v.completer.complete({
       docId: 'bench', text, offset, languageId: 'python', indent: { insertSpaces: true, tabSize: 4 }, trigger,
     });
     const ms = performance.now() - t0;
-    asked++;
-    if (o.completion) shown++;
+    v.asked++;
+    if (o.completion) v.shown++;
+    v.texts.push(o.completion?.insertText);
     if (o.modelMs !== undefined) {
-      modelOnly.push(o.modelMs);
-      overhead.push(ms - o.modelMs);
+      v.modelOnly.push(o.modelMs);
+      v.overhead.push(ms - o.modelMs);
     }
     return { o, ms };
   };
@@ -57,23 +60,34 @@ export async function main(argv: string[]): Promise<number> {
     for (const file of files) {
       const text = readFileSync(file, 'utf8');
       for (const pos of samplePositions(text, Number(values.positions), Number(values.seed))) {
-        await engine.clearCache();
-        completer.cache.clear();
-        cold.push((await ask(text, pos, 'invoke')).ms);
-        for (let k = 1; k <= Number(values.typed) && text[pos + k - 1] !== '\n'; k++) {
-          const { o, ms } = await ask(text, pos + k, 'automatic');
-          if (o.skipped === 'mid-word') continue; // the editor would not ask here either
-          (o.completion?.source === 'cache' ? typingCache : typingModel).push(ms);
+        for (const v of variants) {
+          await engine.clearCache();
+          v.completer.cache.clear();
+          v.cold.push((await ask(v, text, pos, 'invoke')).ms);
+          for (let k = 1; k <= Number(values.typed) && text[pos + k - 1] !== '\n'; k++) {
+            const { o, ms } = await ask(v, text, pos + k, 'automatic');
+            if (o.skipped === 'mid-word') continue; // the editor would not ask here either
+            (o.completion?.source === 'cache' ? v.typingCache : v.typingModel).push(ms);
+          }
         }
       }
     }
     console.log(`model ${engine.manifest.name} (${engine.manifest.architecture.parameters ?? '?'} parameters), ${files.length} files`);
-    console.log(`cold request, full path:           ${summary(cold)}`);
-    console.log(`typing, model call (warm KV):      ${summary(typingModel)}`);
-    console.log(`typing-through, cache hit:         ${summary(typingCache)}`);
-    console.log(`engine time inside the above:      ${summary(modelOnly)}`);
-    console.log(`path minus engine (our overhead):  ${summary(overhead)}`);
-    console.log(`suggestions shown: ${shown} of ${asked} requests`);
+    for (const v of variants) {
+      console.log(`\n${v.name}`);
+      console.log(`cold request, full path:           ${summary(v.cold)}`);
+      console.log(`typing, model call (warm KV):      ${summary(v.typingModel)}`);
+      console.log(`typing-through, cache hit:         ${summary(v.typingCache)}`);
+      console.log(`engine time inside the above:      ${summary(v.modelOnly)}`);
+      console.log(`path minus engine (our overhead):  ${summary(v.overhead)}`);
+      console.log(`suggestions shown: ${v.shown} of ${v.asked} requests`);
+    }
+    const [a, b] = variants;
+    const ratio = (x: number[], y: number[], p: number) => (percentile(y, p) / percentile(x, p)).toFixed(2);
+    const same = a.texts.filter((t, i) => t === b.texts[i]).length;
+    console.log(`\nbaseline / shipped: cold p50 ${ratio(a.cold, b.cold, 50)}x, p95 ${ratio(a.cold, b.cold, 95)}x; ` +
+      `typing p50 ${ratio(a.typingModel, b.typingModel, 50)}x, p95 ${ratio(a.typingModel, b.typingModel, 95)}x`);
+    console.log(`same suggestion text in both: ${same} of ${a.texts.length} requests`);
     return 0;
   } finally {
     await engine.dispose();

@@ -5,7 +5,7 @@ import type { Logger } from '../log';
 import { TypingCache } from './cache';
 import { buildContext, replaceRange, type CompletionContext, type IndentOptions, type Mode } from './context';
 import { Debouncer, sleep, type TriggerKind } from './debounce';
-import { postprocess } from './postprocess';
+import { cutIsFinal, postprocess } from './postprocess';
 import type { Stats } from './stats';
 
 /** What the completer needs from an Engine (tests wrap a real Engine to count calls). */
@@ -126,6 +126,9 @@ export class Completer {
       now?: () => number;
       /** Extra engine request fields (decoding strategy, FIM mode) for the CLI, benchmarks and tests. */
       request?: Pick<CompletionRequest, 'strategy' | 'mode'>;
+      /** false: decode to the token limit even once post-processing's cut is settled (the baseline in
+       *  bench/completion.ts). */
+      earlyStop?: boolean;
     } = {},
   ) {
     this.debouncer = new Debouncer(settings().debounceMs);
@@ -192,6 +195,7 @@ export class Completer {
         maxNewTokens: single ? Math.min(s.maxNewTokens, SINGLE_LINE_MAX_TOKENS) : s.maxNewTokens,
         deadlineMs: s.timeBudgetMs,
         singleLine: single,
+        isFinal: this.opts.earlyStop === false ? undefined : (t) => cutIsFinal(ctx, t),
         signal: input.signal,
       });
     } finally {

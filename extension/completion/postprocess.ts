@@ -33,6 +33,32 @@ export const stopAtRepeatedLine: Filter = (ctx, text) => {
   return text;
 };
 
+/** Where a line starts looping (a small model's in-line loop: `k=None, k=None, k=None, ...`): the start of a
+ *  unit of 2-24 characters with at least two different visible characters, repeated back to back at least 3 times
+ *  over at least 16 characters; -1 when it does not. Runs of one character (`# -----`) are not loops. */
+export function loopStart(line: string): number {
+  for (let i = 0; i + 6 <= line.length; i++) {
+    for (let len = 2; len <= 24 && i + 3 * len <= line.length; len++) {
+      const unit = line.slice(i, i + len);
+      if (new Set(unit.replace(/\s/g, '')).size < 2) continue;
+      let k = 1;
+      while (line.startsWith(unit, i + k * len)) k++;
+      if (k >= 3 && k * len >= 16) return i;
+    }
+  }
+  return -1;
+}
+
+/** A loop is never worth showing: the completion ends where the first looping line starts looping. */
+export const stopAtLoop: Filter = (_ctx, text) => {
+  const lines = text.split('\n');
+  for (let j = 0; j < lines.length; j++) {
+    const i = loopStart(lines[j]);
+    if (i !== -1) return [...lines.slice(0, j), lines[j].slice(0, i)].join('\n');
+  }
+  return text;
+};
+
 /** Multi-line completions stay inside the block that holds the cursor: stop at the first line indented less
  *  than the block (or, after a block opener, at a body line that is not indented). */
 export const limitScope: Filter = (ctx, text) => {
@@ -205,6 +231,7 @@ export const PIPELINE: readonly [string, Filter][] = [
   ['firstLineOnly', firstLineOnly],
   ['skipLeadingBlankLines', skipLeadingBlankLines],
   ['stopAtRepeatedLine', stopAtRepeatedLine],
+  ['stopAtLoop', stopAtLoop],
   ['limitScope', limitScope],
   ['dropDuplicateLinesBelow', dropDuplicateLinesBelow],
   ['capLines', capLines],
@@ -215,6 +242,23 @@ export const PIPELINE: readonly [string, Filter][] = [
   ['dropEmpty', dropEmpty],
   ['toDocumentEol', toDocumentEol],
 ];
+
+/** The filters that cut whole lines, where the cut at a line depends only on that line and the lines before it. */
+const LINE_CUTS: readonly Filter[] = [stopAtRepeatedLine, limitScope, dropDuplicateLinesBelow, capLines];
+
+/** While decoding: true once the text holds a cut that post-processing makes whatever the model writes next
+ *  (a loop; in multi-line mode a settled line cut). Decoding stops there and the same text shows sooner: a
+ *  model that loops or writes past the block would otherwise run to its token limit. */
+export function cutIsFinal(ctx: CompletionContext, text: string): boolean {
+  if (text.split('\n').some((line) => loopStart(line) !== -1)) return true;
+  if (ctx.mode !== 'multi') return false;
+  const nl = text.lastIndexOf('\n');
+  if (nl < 0) return false;
+  const done = skipLeadingBlankLines(ctx, normalizeNewlines(ctx, text.slice(0, nl))!)!;
+  let t = done;
+  for (const cut of LINE_CUTS) t = cut(ctx, t)!;
+  return t.length < done.length;
+}
 
 /** Runs every filter in order. Returns the text replacing replaceRange(ctx), or undefined to show nothing.
  *  Stable signature: the CLI's `bench`/`complete` verbs call it too. */

@@ -19,6 +19,9 @@ export interface DecodeOptions {
   /** Text stop sequences; the answer is cut before the first one. */
   stopStrings: string[];
   singleLine: boolean;
+  /** Called with the text so far after each token; true ends decoding ('stop') with the text kept whole (the
+   *  caller's post-processing already knows where it will cut). */
+  isFinal?: (text: string) => boolean;
   /** Absolute time (performance.now() clock) at which decoding stops. */
   deadline: number;
   /** Called between steps; a non-null reason stops decoding with it. */
@@ -151,8 +154,9 @@ export async function decode(model: OnnxModel, tok: Tokenizer, cache: KvCache, p
     logProb += logSoftmaxAt(logits, 0, logits.length, t);
     if (o.stopIds.has(t) || (o.stopIds.size > 0 && tok.isSpecial(t))) { stopReason = 'eos'; break; } // any special ends it (unless no stops at all: raw parity runs)
     ids.push(t);
-    cut = textStop(tok.decodeStable(ids), o.stopStrings, o.singleLine);
-    if (cut !== -1) { stopReason = 'stop'; break; }
+    const text = tok.decodeStable(ids);
+    cut = textStop(text, o.stopStrings, o.singleLine);
+    if (cut !== -1 || o.isFinal?.(text)) { stopReason = 'stop'; break; }
     if (ids.length >= o.maxNewTokens || cache.ids.length + 1 > ctx) { stopReason = 'max_tokens'; break; }
     const why = o.interrupt() ?? (performance.now() >= o.deadline ? 'deadline' : null);
     if (why) { stopReason = why; break; }
@@ -204,8 +208,9 @@ Promise<Omit<DecodeResult, 'prefillTokens' | 'reusedTokens'>> {
         continue;
       }
       const ids = [...parent.ids, c.tok];
-      const cut = textStop(tok.decodeStable(ids), o.stopStrings, o.singleLine);
-      if (cut !== -1) { finished.push({ ids, score: c.score, done: true, reason: 'stop', cut }); continue; }
+      const text = tok.decodeStable(ids);
+      const cut = textStop(text, o.stopStrings, o.singleLine);
+      if (cut !== -1 || o.isFinal?.(text)) { finished.push({ ids, score: c.score, done: true, reason: 'stop', cut }); continue; }
       if (ids.length >= o.maxNewTokens || pastLen0 + step + 1 >= model.manifest.architecture.context_length) {
         finished.push({ ids, score: c.score, done: true, reason: 'max_tokens', cut: -1 });
         continue;

@@ -16,6 +16,8 @@ export interface CompletionRequest {
   signal?: AbortSignal;
   mode?: FimMode;
   singleLine?: boolean;
+  /** See DecodeOptions.isFinal: lets the caller end decoding once its post-processing cut is settled. */
+  isFinal?: (text: string) => boolean;
   /** Decoding strategy; greedy by default. */
   strategy?: Strategy;
 }
@@ -123,6 +125,7 @@ export class Engine {
           stopIds: stops.ids,
           stopStrings: stops.strings,
           singleLine: req.singleLine ?? false,
+          isFinal: req.isFinal,
           deadline: deadlineFrom(req.deadlineMs, t0, 10_000),
           interrupt: () => (seq !== this.completeSeq ? 'superseded' : req.signal?.aborted ? 'cancelled' : null),
           strategy: req.strategy ?? { kind: 'greedy' },

@@ -87,6 +87,20 @@ print(json.dumps([greedy_ids(req["run"], p, req["n"]) for p in req["prompts"]]))
     assert.equal(r3.stopReason, ids[0] === 0 ? 'eos' : r3.text.length === 0 && ids[0] !== 0 ? r3.stopReason : 'max_tokens');
   });
 
+  it('an isFinal callback ends decoding with the text so far, whole', async () => {
+    const req = { prefix: CODE.slice(0, 80), suffix: CODE.slice(80), maxNewTokens: 8 };
+    await engine.clearCache();
+    const free = await engine.complete(req);
+    const seen: string[] = [];
+    await engine.clearCache();
+    const r = await engine.complete({ ...req, isFinal: (t) => seen.push(t) === 2 });
+    assert.ok(free.tokens >= 3, `the free run ended after ${free.tokens} tokens (${free.stopReason}): pick another prompt`);
+    assert.equal(r.stopReason, 'stop');
+    assert.equal(r.tokens, 2);
+    assert.equal(r.text, seen[1]);
+    assert.ok(free.text.startsWith(r.text), `${JSON.stringify(free.text)} / ${JSON.stringify(r.text)}`);
+  });
+
   it('beam search and top-p return text within the limits', async () => {
     const req = { prefix: CODE.slice(0, 80), suffix: CODE.slice(80), maxNewTokens: 8 };
     const beam = await engine.complete({ ...req, strategy: { kind: 'beam', beams: 3 } });

@@ -2,8 +2,8 @@
 import * as assert from 'node:assert/strict';
 import { buildContext, replaceRange } from '../../extension/completion/context';
 import {
-  PIPELINE, balanceBrackets, dropEmpty, formatIndentation, limitScope, postprocess, stopAtSuffixOverlap,
-  trimTrailingWhitespace,
+  PIPELINE, balanceBrackets, cutIsFinal, dropEmpty, formatIndentation, limitScope, loopStart, postprocess,
+  stopAtSuffixOverlap, trimTrailingWhitespace,
 } from '../../extension/completion/postprocess';
 import { CURSOR, loadGolden, splitCursor } from './golden';
 
@@ -73,5 +73,45 @@ describe('postprocess filters', () => {
   it('dropEmpty drops whitespace-only text and keeps real text', () => {
     assert.equal(dropEmpty(ctxOf('x = ║'), ' \n\t'), undefined);
     assert.equal(dropEmpty(ctxOf('x = ║'), '1'), '1');
+  });
+});
+
+describe('early stop while decoding (cutIsFinal)', () => {
+  it('stopping at the first settled prefix shows what the whole completion shows, on every golden case', () => {
+    let stopped = 0;
+    for (const c of loadGolden()) {
+      const { text, offset } = splitCursor(c.document);
+      const ctx = buildContext(text, offset, c.options);
+      const full = postprocess(ctx, c.completion);
+      for (let n = 1; n <= c.completion.length; n++) {
+        const part = c.completion.slice(0, n);
+        if (!cutIsFinal(ctx, part)) continue;
+        assert.equal(show(postprocess(ctx, part)), show(full), `${c.file}: ${c.name}, stopped after ${JSON.stringify(part)}`);
+        stopped++;
+        break;
+      }
+    }
+    assert.ok(stopped >= 6, `only ${stopped} golden cases stop early`);
+  });
+
+  it('is not final while a multi-line completion stays in its block, and final once a line leaves it', () => {
+    const ctx = ctxOf('def f(x):\n    ║\n');
+    assert.equal(cutIsFinal(ctx, 'y = x\n    z = y\n'), false);
+    assert.equal(cutIsFinal(ctx, 'y = x\n    z = y\nw'), false); // the last line is not complete yet
+    assert.equal(cutIsFinal(ctx, 'y = x\n    z = y\nw = 1\n'), true);
+  });
+
+  it('single-line completions are final only once they loop', () => {
+    const ctx = ctxOf('x = f(║)');
+    assert.equal(cutIsFinal(ctx, 'a, b\n'), false); // the single-line stop is the decoder's job
+    assert.equal(cutIsFinal(ctx, 'a, k=None, k=None, k=None'), true);
+  });
+
+  it('loopStart finds where a line starts repeating a unit and ignores short repeats and rules', () => {
+    assert.equal(loopStart('foo(k=None, k=None, k=None, k=None)'), 4);
+    assert.equal(loopStart('x = self/self/self/self/self'), 4);
+    assert.equal(loopStart('[0, 0, 0, 0]'), -1);
+    assert.equal(loopStart('# ==============================='), -1);
+    assert.equal(loopStart('a, b = b, a'), -1);
   });
 });
