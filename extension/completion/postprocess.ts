@@ -33,28 +33,36 @@ export const stopAtRepeatedLine: Filter = (ctx, text) => {
   return text;
 };
 
-/** Where a line starts looping (a small model's in-line loop: `k=None, k=None, k=None, ...`): the start of a
- *  unit of 2-24 characters with at least two different visible characters, repeated back to back at least 3 times
- *  over at least 16 characters; -1 when it does not. Runs of one character (`# -----`) are not loops. */
-export function loopStart(line: string): number {
+/** Where a looping line should end (a small model's in-line loop: `k=None, k=None, k=None, ...`): after the
+ *  first copy of a unit of 2-24 characters with at least two different visible characters, repeated back to back
+ *  at least 3 times over at least 16 characters; -1 when the line does not loop. Runs of one character
+ *  (`# -----`) are not loops. Keeping the first copy (rather than dropping the loop) scored best on held-out
+ *  lines: edit similarity 0.206 vs 0.193 dropped and 0.194 unfiltered (MODEL_CARD.md). */
+export function loopCut(line: string): number {
   for (let i = 0; i + 6 <= line.length; i++) {
     for (let len = 2; len <= 24 && i + 3 * len <= line.length; len++) {
+      if (line.charCodeAt(i) !== line.charCodeAt(i + len)) continue; // cheap reject: this runs at every token
       const unit = line.slice(i, i + len);
-      if (new Set(unit.replace(/\s/g, '')).size < 2) continue;
       let k = 1;
       while (line.startsWith(unit, i + k * len)) k++;
-      if (k >= 3 && k * len >= 16) return i;
+      if (k < 3 || k * len < 16 || new Set(unit.replace(/\s/g, '')).size < 2) continue;
+      // the first copy up to where a token ends in it (`b=None` of `b=None, k=None, k=None`, not `b=None, k`)
+      for (let c = i + len; c > i; c--) if (TOKEN_END.test(line[c - 1]) && SEPARATOR.test(line[c])) return c;
+      return i + len;
     }
   }
   return -1;
 }
 
-/** A loop is never worth showing: the completion ends where the first looping line starts looping. */
+const TOKEN_END = /[\w)\]}'"]/;
+const SEPARATOR = /[\s,;:./]/;
+
+/** A loop is never worth showing in full: the completion ends after the first copy of the looping unit. */
 export const stopAtLoop: Filter = (_ctx, text) => {
   const lines = text.split('\n');
   for (let j = 0; j < lines.length; j++) {
-    const i = loopStart(lines[j]);
-    if (i !== -1) return [...lines.slice(0, j), lines[j].slice(0, i)].join('\n');
+    const cut = loopCut(lines[j]);
+    if (cut !== -1) return [...lines.slice(0, j), lines[j].slice(0, cut)].join('\n');
   }
   return text;
 };
@@ -250,7 +258,7 @@ const LINE_CUTS: readonly Filter[] = [stopAtRepeatedLine, limitScope, dropDuplic
  *  (a loop; in multi-line mode a settled line cut). Decoding stops there and the same text shows sooner: a
  *  model that loops or writes past the block would otherwise run to its token limit. */
 export function cutIsFinal(ctx: CompletionContext, text: string): boolean {
-  if (text.split('\n').some((line) => loopStart(line) !== -1)) return true;
+  if (text.split('\n').some((line) => loopCut(line) !== -1)) return true;
   if (ctx.mode !== 'multi') return false;
   const nl = text.lastIndexOf('\n');
   if (nl < 0) return false;

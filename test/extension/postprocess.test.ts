@@ -2,7 +2,7 @@
 import * as assert from 'node:assert/strict';
 import { buildContext, replaceRange } from '../../extension/completion/context';
 import {
-  PIPELINE, balanceBrackets, cutIsFinal, dropEmpty, formatIndentation, limitScope, loopStart, postprocess,
+  PIPELINE, balanceBrackets, cutIsFinal, dropEmpty, formatIndentation, limitScope, loopCut, postprocess,
   stopAtSuffixOverlap, trimTrailingWhitespace,
 } from '../../extension/completion/postprocess';
 import { CURSOR, loadGolden, splitCursor } from './golden';
@@ -107,11 +107,11 @@ describe('early stop while decoding (cutIsFinal)', () => {
     assert.equal(cutIsFinal(ctx, 'a, k=None, k=None, k=None'), true);
   });
 
-  it('loopStart finds where a line starts repeating a unit and ignores short repeats and rules', () => {
-    assert.equal(loopStart('foo(k=None, k=None, k=None, k=None)'), 4);
-    assert.equal(loopStart('x = self/self/self/self/self'), 4);
-    assert.equal(loopStart('[0, 0, 0, 0]'), -1);
-    assert.equal(loopStart('# ==============================='), -1);
-    assert.equal(loopStart('a, b = b, a'), -1);
+  it('loopCut ends a looping line after the first copy of its unit and ignores short repeats and rules', () => {
+    assert.equal(loopCut('foo(k=None, k=None, k=None, k=None)'), 10); // `foo(k=None`
+    assert.equal(loopCut('x = self/self/self/self/self'), 8); // `x = self`
+    assert.equal(loopCut('[0, 0, 0, 0]'), -1);
+    assert.equal(loopCut('# ==============================='), -1);
+    assert.equal(loopCut('a, b = b, a'), -1);
   });
 });
