@@ -33,8 +33,8 @@ export async function main(argv: string[]): Promise<number> {
   const files = values.files ?? readdirSync(samples).filter((f) => f.endsWith('.py')).sort().map((f) => path.join(samples, f));
   const engine = await Engine.load(path.resolve(values.model), { threads: Number(values.threads) });
   const settings = () => ({ ...DEFAULT_SETTINGS, debounceMs: 0 });
-  // The baseline, measured in the same run, interleaved per position: decoding to the token limit and letting
-  // post-processing cut (no early stop at a settled cut).
+  // The baseline, measured in the same run, interleaved per position (alternating which runs first): decoding
+  // to the token limit and letting post-processing cut (no early stop at a settled cut).
   const variants = [
     { name: 'early stop at a settled cut (shipped)', completer: new Completer(async () => engine, settings) },
     { name: 'baseline: decode to the token limit', completer: new Completer(async () => engine, settings, { earlyStop: false }) },
@@ -59,8 +59,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     for (const file of files) {
       const text = readFileSync(file, 'utf8');
-      for (const pos of samplePositions(text, Number(values.positions), Number(values.seed))) {
-        for (const v of variants) {
+      for (const [n, pos] of samplePositions(text, Number(values.positions), Number(values.seed)).entries()) {
+        for (const v of n % 2 ? [...variants].reverse() : variants) { // alternate which goes first
           await engine.clearCache();
           v.completer.cache.clear();
           v.cold.push((await ask(v, text, pos, 'invoke')).ms);
