@@ -119,7 +119,7 @@ def main() -> int:
               f"{r['mfu_measured_peak']:>9.1%}" + (f" {r['mfu_datasheet']:>10.1%}" if sheet else ""), flush=True)
     base = results[0]
     for r in results[1:]:
-        print(f"{r['preset']}: {base['tokens_per_s'] / r['tokens_per_s']:.1f}x fewer tokens/s than {base['preset']}")
+        print(f"{r['preset']}: {r['tokens_per_s'] / base['tokens_per_s']:.2f}x the tokens/s of {base['preset']}")
     if args.json:
         print(json.dumps({"device": hw, "peak_flops": peak, "results": results}, indent=2))
     return 0

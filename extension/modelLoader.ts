@@ -27,6 +27,12 @@ export function resolveModelDir(setting: string, bundledDir: string, base?: stri
 }
 
 /** A message that says what is wrong and how to fix it. */
+/** `text` as a sentence: a final period unless it already ends with one (no "..". in messages). */
+function sentence(text: string): string {
+  const t = text.trim();
+  return /[.!?]$/.test(t) ? t : `${t}.`;
+}
+
 export function describeLoadError(err: unknown, dir: string, bundled: boolean): { code: string; message: string } {
   const where = bundled ? `the bundled model (${dir})` : `the model folder ${dir}`;
   if (err instanceof ModelLoadError) {
@@ -41,10 +47,10 @@ export function describeLoadError(err: unknown, dir: string, bundled: boolean): 
       vocab_mismatch: 'tokenizer.json does not match the model: export both from the same training run.',
       tokenizer_error: 'tokenizer.json cannot be read: re-export the model.',
     };
-    return { code: err.code, message: `TinyFIM cannot load ${where}: ${err.message}. ${fix[err.code] ?? ''}`.trim() };
+    return { code: err.code, message: `TinyFIM cannot load ${where}: ${sentence(err.message)} ${fix[err.code] ?? ''}`.trim() };
   }
   const text = err instanceof Error ? err.message : String(err);
-  return { code: 'unknown', message: `TinyFIM cannot load ${where}: ${text}. See the TinyFIM log for details.` };
+  return { code: 'unknown', message: `TinyFIM cannot load ${where}: ${sentence(text)} See the TinyFIM log for details.` };
 }
 
 export class ModelLoader {

@@ -119,6 +119,11 @@ describe('model loading for the editor', function () {
     const err = new ModelLoadError('missing_file', 'model.onnx not found', '/x/model.onnx');
     assert.match(describeLoadError(err, '/ext/models/default', true).message, /reinstall TinyFIM/);
     assert.match(describeLoadError(new Error('boom'), '/m', false).message, /cannot load the model folder \/m: boom/);
+    const dotted = new ModelLoadError('bad_onnx', 'Protobuf parsing failed.', '/m/model.onnx');
+    for (const m of [describeLoadError(dotted, '/m', false).message, describeLoadError(new Error('disk full.'), '/m', false).message]) {
+      assert.doesNotMatch(m, /\.\./, m);
+      assert.match(m, /(failed|full)\. /, m);
+    }
   });
 
   it('resolves the model path setting', () => {
