@@ -468,22 +468,23 @@ def _shape(s: str):
     if c0 == "f":
         m = _SHAPE_FOR.match(s)
         if m:
-            args = tuple(_leaf(a)[0] for a in m.groups()[1:] if a is not None)
-            return (FOR, _check_target(m.group(1)), args, [])
-    m = _SHAPE_SAE.match(s)
-    if m:
-        return _sae(s, m)
-    m = _SHAPE_PAREN.match(s)
-    if m:
-        f, binops = _leaf_binop(m.group(2), m.group(3), m.group(4), m.start(3))
-        return (ASSIGN, _check_target(m.group(1)), f, binops)
-    m = _SHAPE_ASSIGN.match(s)
+            name, a, b, c = m.groups()
+            args = (_leaf(a)[0], _leaf(b)[0]) if c is None else (_leaf(a)[0], _leaf(b)[0], _leaf(c)[0])
+            return (FOR, _check_target(name), args, [])
+    m = _SHAPE_ASSIGN.match(s)  # the commonest first; it fails at the "(" of the other two at once
     if m:
         name = _check_target(m.group(1))
         if m.group(3) is None:
             return (ASSIGN, name, _leaf(m.group(2))[0], [])
         f, binops = _leaf_binop(m.group(2), m.group(3), m.group(4), m.start(3))
         return (ASSIGN, name, f, binops)
+    m = _SHAPE_PAREN.match(s)
+    if m:
+        f, binops = _leaf_binop(m.group(2), m.group(3), m.group(4), m.start(3))
+        return (ASSIGN, _check_target(m.group(1)), f, binops)
+    m = _SHAPE_SAE.match(s)
+    if m:
+        return _sae(s, m)
     return None
 
 
@@ -550,11 +551,13 @@ def rare_gc():
         gc.set_threshold(*old)
 
 
+_MISS = object()
+
+
 def _statement(s: str):
-    try:
-        return _CACHE[s]
-    except KeyError:
-        pass
+    st = _CACHE.get(s, _MISS)  # a miss is the common case here (cold lines): no KeyError to raise and catch
+    if st is not _MISS:
+        return st
     try:
         st = parse_statement(s)
     except (Unsupported, ValueError, OverflowError, IndexError):
@@ -748,7 +751,10 @@ def _raw_line(raw: str) -> tuple | bool:
     if indent.strip(" \t"):
         return False
     st = _statement(s)
-    return False if st is None else (_shape_id(indent, st[0]), indent, *st)
+    if st is None:
+        return False
+    sid = _SHAPES.get((indent, st[0]))
+    return (_shape_id(indent, st[0]) if sid is None else sid, indent, *st)
 
 
 _SHAPES: dict[tuple, int] = {}  # (indent, kind) -> a small int: program shape keys are tuples of these
