@@ -76,6 +76,32 @@ def test_operator_task(programs):
     assert labels == {"+", "-", "*", "/"}  # `*` and `/` are kept, `)` is never a label
 
 
+DUPLICATE_LINES = [
+    "a = 5\nb = a + 1\nb = a + 1\nprint(b)",  # the same line twice: one parsed line, shared operator boxes
+    "a = 3\nfor i in range(0, 2) :\n\tb = a * 2\nb = a * 2\nprint(b)",  # the same statement, other indents
+    "x = 7\ny = x - 2\ny = x - 2\ny = y + 1\nprint(y)",
+]
+
+
+def test_operator_tasks_on_repeated_lines_mask_one_line_only():
+    """Only the masked line gets the other operator; a question whose answer is not unique is dropped."""
+    texts = make_task_samples("operator", DUPLICATE_LINES)
+    assert "a = 5\nb = a ? 1\nb = a + 1\nprint(b)\n# a?5;b?6;operator?+" not in texts  # any operator gives b=6
+    for text in texts:
+        masked, states, op = re.fullmatch(r"(.*)\n# (.*);operator\?([-+*/])", text, re.S).groups()
+        ref = trace_source(_unmask(masked, op))
+        assert states == ";".join(f"{k}?{v}" for k, v in ref["states"])
+        for alt in "+-*/":
+            if alt != op:
+                other = trace_source(_unmask(masked, alt), max_steps=5000, timeout=2)
+                assert other["error"] or other["states"] != ref["states"], text
+    assert len(texts) >= 3
+    for text in make_task_samples("stepped-operator", DUPLICATE_LINES, seed=1, sampling_limit=0):
+        masked, op = re.fullmatch(r"(.*)\n# operator\?([-+*/])", text, re.S).groups()
+        masked_code, line, states = _unhighlight(masked)
+        assert (line, states) in reference_steps(_unmask(masked_code, op))[0], text
+
+
 def test_stepped_operator_task(programs):
     texts = make_task_samples("stepped-operator", programs, seed=1)
     assert len(texts) > len(programs) // 3

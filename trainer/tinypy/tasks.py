@@ -28,6 +28,7 @@ import ast
 import random
 import re
 import sys
+from collections import Counter
 
 from trainer.tinypy.generator import _derive
 from trainer.tinypy.tracer import BINOPS, Program, compile_program, rare_gc, run_program, trace, trace_steps
@@ -65,7 +66,12 @@ class _Candidate:
 
 def _candidates(code: str, prog: Program | None) -> list[_Candidate]:
     if prog is not None:
-        return [_Candidate(line, col, b.op, b) for line, col, b in prog.binops() if b.op in ARITH]
+        found = prog.binops()
+        # identical lines share their parsed line, operator boxes included: swapping one would change them all,
+        # so such an operator is tried on the edited text instead
+        seen = Counter(id(b) for _, _, b in found)
+        return [_Candidate(line, col, b.op, b if seen[id(b)] == 1 else None) for line, col, b in found
+                if b.op in ARITH]
     try:
         tree = ast.parse(code)
     except SyntaxError:
