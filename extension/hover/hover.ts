@@ -16,7 +16,8 @@ export interface EngineSource {
   getEngine(): Promise<Engine | undefined>;
 }
 
-/** Wall-clock budget for all of one hover's predictions; the editor shows "Loading…" meanwhile. */
+/** Default wall-clock budget for all of one hover's predictions (setting tinyfim.hover.timeBudgetMs); the editor
+ *  shows "Loading…" meanwhile. */
 export const HOVER_BUDGET_MS = 3000;
 
 function settings(uri: vscode.Uri) {
@@ -27,6 +28,7 @@ function settings(uri: vscode.Uri) {
     maxLines: c.get<number>('maxLines', 40),
     pythonPath: c.get<string>('pythonPath', 'python3').trim() || 'python3',
     timeoutSeconds: c.get<number>('timeoutSeconds', 5),
+    budgetMs: c.get<number>('timeBudgetMs', HOVER_BUDGET_MS),
   };
 }
 
@@ -59,7 +61,7 @@ export class TraceHoverProvider implements vscode.HoverProvider {
     try {
       const t0 = Date.now();
       const result = await predictTasks(engine, modelIdOf(engine), snippet.text, tasks, this.state.predictions,
-        { budgetMs: HOVER_BUDGET_MS, signal: controller.signal });
+        { budgetMs: cfg.budgetMs, signal: controller.signal });
       if (result.cancelled || token.isCancellationRequested) return undefined;
       this.log.debug(`hover: lines ${snippet.startLine + 1}-${snippet.endLine + 1} (${snippet.source}), `
         + `${result.predictions.length}/${tasks.length} predictions in ${Date.now() - t0} ms`);
@@ -115,16 +117,17 @@ export async function runAndCompare(context: vscode.ExtensionContext, state: Hov
   log.info(`run and compare (lines ${entry.startLine + 1}-${entry.endLine + 1}, ${run.ms} ms): ${summary}`);
 
   // The comparison goes into the hover (cached: hovering again shows it), re-shown at once when the cursor
-  // is in the snippet; a notification says it in one line, with a button that brings the hover up there.
+  // is in the snippet; a notification says it in one line, with a button that brings the hover up there when
+  // it is not already up.
   const editor = vscode.window.activeTextEditor;
-  if (editor && editor.document.uri.toString() === entry.uri
-      && editor.selection.active.line >= entry.startLine && editor.selection.active.line <= entry.endLine) {
-    await showHoverAt(editor, editor.selection.active);
-  }
+  const here = editor && editor.document.uri.toString() === entry.uri
+    && editor.selection.active.line >= entry.startLine && editor.selection.active.line <= entry.endLine;
+  if (here) await showHoverAt(editor, editor.selection.active);
+  const buttons = here ? [] : ['Show in hover'];
   const failed = !run.ok || run.timedOut;
   const choice = failed
-    ? await vscode.window.showWarningMessage(`TinyFIM: ${summary}`, 'Show in hover')
-    : await vscode.window.showInformationMessage(`TinyFIM: ${summary}`, 'Show in hover');
+    ? await vscode.window.showWarningMessage(`TinyFIM: ${summary}`, ...buttons)
+    : await vscode.window.showInformationMessage(`TinyFIM: ${summary}`, ...buttons);
   if (choice !== 'Show in hover') return;
   const shown = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { preserveFocus: false });
   await showHoverAt(shown, new vscode.Position(entry.startLine, 0));
