@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Engine, FimMode } from '../extension/engine';
 import { mean, percentile } from '../extension/engine/metrics';
-import { applyPostprocess, editorContext } from '../extension/cli/postprocessHook';
+import { applyPostprocess, editorContext, editorIsFinal } from '../extension/cli/postprocessHook';
 
 export interface LatencyOptions {
   files: string[];
@@ -61,7 +61,7 @@ export async function measureLatency(engine: Engine, o: LatencyOptions): Promise
         const ask = async (at: number): Promise<{ ms: number; fed: number }> => {
           const t0 = performance.now();
           const ctx = editorContext(text.slice(0, at), suffix, 'single');
-          const r = await engine.complete({ prefix: ctx.prefix, suffix: ctx.suffix, singleLine: true, mode, maxNewTokens: o.maxNewTokens, deadlineMs: o.budgetMs });
+          const r = await engine.complete({ prefix: ctx.prefix, suffix: ctx.suffix, singleLine: true, mode, maxNewTokens: o.maxNewTokens, deadlineMs: o.budgetMs, isFinal: editorIsFinal(ctx) });
           applyPostprocess(ctx, r.text);
           tokens.push(r.tokens);
           return { ms: performance.now() - t0, fed: r.prefillTokens };

@@ -8,7 +8,7 @@ import {
 import type { Verb } from './main';
 import { CliError } from './main';
 import { intOpt, loadEngine, modeOpt, parse, printJson, readText, required } from './args';
-import { applyPostprocess, editorContext, type LinesOption } from './postprocessHook';
+import { applyPostprocess, editorContext, editorIsFinal, type LinesOption } from './postprocessHook';
 import { traceValue } from './trace';
 
 interface FimRow { prefix: string; suffix: string; middle: string }
@@ -64,7 +64,7 @@ export async function runBench(engine: Engine, rows: (FimRow | TraceRow)[], opts
     for (const r of fim) {
       const t0 = performance.now();
       const ctx = editorContext(r.prefix, r.suffix, opts.lines as LinesOption);
-      const res = await engine.complete({ prefix: ctx.prefix, suffix: ctx.suffix, singleLine: ctx.mode === 'single', mode: opts.mode, maxNewTokens: opts.maxNewTokens, deadlineMs: opts.budgetMs });
+      const res = await engine.complete({ prefix: ctx.prefix, suffix: ctx.suffix, singleLine: ctx.mode === 'single', mode: opts.mode, maxNewTokens: opts.maxNewTokens, deadlineMs: opts.budgetMs, isFinal: editorIsFinal(ctx) });
       hyps.push(applyPostprocess(ctx, res.text));
       ms.push(performance.now() - t0);
       predictions?.push({ completion: hyps[hyps.length - 1], reference: r.middle, stop: res.stopReason });

@@ -2,7 +2,7 @@
 import type { Verb } from './main';
 import { CliError } from './main';
 import { intOpt, loadEngine, modeOpt, parse, printJson, readText, required } from './args';
-import { applyPostprocess, editorContext, type LinesOption } from './postprocessHook';
+import { applyPostprocess, editorContext, editorIsFinal, type LinesOption } from './postprocessHook';
 
 /** Character offset of 1-based (line, column); column counts UTF-16 code units like VS Code, CRLF lines included. */
 export function offsetOf(text: string, line: number, column: number): number {
@@ -42,6 +42,7 @@ export const completeVerb: Verb = {
         prefix: ctx.prefix, suffix: ctx.suffix, singleLine, mode: modeOpt(a.mode),
         maxNewTokens: intOpt(a['max-new-tokens'], '--max-new-tokens', 48),
         deadlineMs: intOpt(a['budget-ms'], '--budget-ms', 10_000),
+        isFinal: a.raw ? undefined : editorIsFinal(ctx), // --raw: the model's text to the token limit
       });
       const completion = a.raw ? r.text : applyPostprocess(ctx, r.text);
       if (a.json) {

@@ -2,7 +2,7 @@
 // (extension/completion/context.ts + postprocess.ts), so `complete`, `bench` and `latency` make the same
 // single/multi-line decision and apply exactly the filters the editor applies.
 import { buildContext, type CompletionContext } from '../completion/context';
-import { postprocess } from '../completion/postprocess';
+import { cutIsFinal, postprocess } from '../completion/postprocess';
 
 export type LinesOption = 'auto' | 'single' | 'multi';
 
@@ -20,4 +20,9 @@ export function applyPostprocess(ctx: CompletionContext, raw: string): string {
   const out = postprocess(ctx, raw);
   if (out === undefined) return '';
   return ctx.closers && out.endsWith(ctx.closers) ? out.slice(0, out.length - ctx.closers.length) : out;
+}
+
+/** The editor's early stop: decoding ends once post-processing's cut is settled (same text, sooner). */
+export function editorIsFinal(ctx: CompletionContext): (text: string) => boolean {
+  return (text) => cutIsFinal(ctx, text);
 }
