@@ -25,6 +25,7 @@ Deviations from the originals (all intentional) are listed in docs/tinypy.md.
 from __future__ import annotations
 
 import ast
+import gc
 import random
 import re
 import sys
@@ -392,7 +393,7 @@ def run_task(task: str, programs: list[str], seed: int = 0, workers: int = 1, pr
     if task not in _TASK_FNS:
         raise ValueError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
     params = {**DEFAULTS, **{k: v for k, v in params.items() if v is not None}}
-    chunk = max(50, min(1000, len(programs) // max(1, 4 * workers) + 1))
+    chunk = max(50, min(5000, len(programs) // max(1, 4 * workers) + 1))
     starts = range(0, len(programs), chunk)
     bar = None
     if progress:
@@ -419,11 +420,17 @@ def run_task(task: str, programs: list[str], seed: int = 0, workers: int = 1, pr
                 else:
                     jobs = [(task, seed, i, programs[i:i + chunk], params) for i in starts]
                 compile_program("")  # pre-parses the common line families once, before the workers fork
-                with mp.get_context("fork" if fork else "spawn").Pool(workers) as pool:
-                    for res in pool.imap(_run_chunk, jobs):
-                        results.extend(res)
-                        if bar is not None:
-                            bar.update(len(res))
+                # what the parent holds goes to the permanent generation: the workers' collections then never
+                # touch it, so its pages stay shared instead of being copied (the gc module's advice for fork)
+                gc.freeze()
+                try:
+                    with mp.get_context("fork" if fork else "spawn").Pool(workers) as pool:
+                        for res in pool.imap(_run_chunk, jobs):
+                            results.extend(res)
+                            if bar is not None:
+                                bar.update(len(res))
+                finally:
+                    gc.unfreeze()
         finally:
             _FORKED.clear()
             if bar is not None:
