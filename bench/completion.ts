@@ -23,9 +23,16 @@ export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
     model: { type: 'string' }, positions: { type: 'string', default: '20' }, typed: { type: 'string', default: '3' },
     files: { type: 'string', multiple: true }, threads: { type: 'string', default: '1' }, seed: { type: 'string', default: '1' },
+    help: { type: 'boolean', short: 'h' },
   } });
+  const usage = 'usage: node out/bench/completion.js --model DIR [--positions N] [--typed N] [--files F ...] [--threads N]\n'
+    + "The editor's full completion path, shipped (early stop) vs decoding to the token limit, same run.";
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
   if (!values.model) {
-    console.error('usage: node out/bench/completion.js --model DIR [--positions N] [--typed N] [--files F ...] [--threads N]');
+    console.error(usage);
     return 2;
   }
   const root = path.resolve(__dirname, '..', '..');

@@ -26,13 +26,13 @@ export function resolveModelDir(setting: string, bundledDir: string, base?: stri
   return path.resolve(base ?? process.cwd(), p);
 }
 
-/** A message that says what is wrong and how to fix it. */
 /** `text` as a sentence: a final period unless it already ends with one (no "..". in messages). */
 function sentence(text: string): string {
   const t = text.trim();
   return /[.!?]$/.test(t) ? t : `${t}.`;
 }
 
+/** A message that says what is wrong and how to fix it. */
 export function describeLoadError(err: unknown, dir: string, bundled: boolean): { code: string; message: string } {
   const where = bundled ? `the bundled model (${dir})` : `the model folder ${dir}`;
   if (err instanceof ModelLoadError) {

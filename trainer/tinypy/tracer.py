@@ -741,17 +741,18 @@ def _raw_line(raw: str) -> tuple | bool:
     if indent.strip(" \t"):
         return False
     st = _statement(s)
-    if st is None:
-        return False
-    sid = _SHAPES.get((indent, st[0]))
-    return (_shape_id(indent, st[0]) if sid is None else sid, indent, *st)
+    return False if st is None else (_shape_id(indent, st[0]), indent, *st)
 
 
 _SHAPES: dict[tuple, int] = {}  # (indent, kind) -> a small int: program shape keys are tuples of these
 
 
 def _shape_id(indent: str, kind: int) -> int:
-    return _SHAPES.setdefault((indent, kind), len(_SHAPES))
+    key = (indent, kind)
+    sid = _SHAPES.get(key)  # a hit is the rule: no len() for a default that setdefault would throw away
+    if sid is None:
+        sid = _SHAPES[key] = len(_SHAPES)
+    return sid
 
 
 def _const(value):
