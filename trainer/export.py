@@ -1,10 +1,11 @@
-"""`python -m trainer export`: a trained run -> models/NAME/{model.onnx, tokenizer.json, model.json}.
+"""`python -m trainer export`: a trained run -> models/NAME/{model.onnx, tokenizer.json, model.json, model.safetensors}.
 
 The ONNX graph uses the Hugging Face Optimum decoder names with a KV cache (docs/DESIGN.md):
 input_ids, attention_mask, position_ids, past_key_values.{i}.key|value -> logits, present.{i}.key|value,
 with dynamic batch / sequence / past axes; an empty past (past = 0) is the prefill. Parity with PyTorch
 is checked after every export (a prefill plus 16 cached decoding steps, fp32 max |dlogits| <= 1e-4);
-export fails loudly when it does not hold.
+export fails loudly when it does not hold. model.safetensors holds the PyTorch weights in bf16 (the tied
+embedding once, the model config in its metadata); load_model_folder() rebuilds the model from it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from trainer.errors import UserError
 
 PARITY_TOL = 1e-4
 FORMAT = "tinyfim-model-v1"
+WEIGHTS = "model.safetensors"  # float weights (bf16) beside the ONNX graph: fine-tuning, resuming elsewhere
+WEIGHTS_FORMAT = "tinyfim-weights-v1"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +51,7 @@ def run(args) -> int:
         print(f"int8: max|dlogits| {q['max_abs_logits']:.3f}, loss {q['loss_fp32']:.4f} -> {q['loss_int8']:.4f} "
               f"({q['loss_delta']:+.4f}), greedy next-token agreement {q['argmax_agreement']:.1%}, "
               f"size {q['bytes_fp32'] / 2**20:.1f} -> {q['bytes_int8'] / 2**20:.1f} MiB", file=sys.stderr)
-    print(f"wrote {args.out}/model.onnx, tokenizer.json, model.json", file=sys.stderr)
+    print(f"wrote {args.out}/model.onnx, tokenizer.json, model.json, {WEIGHTS}", file=sys.stderr)
     return 0
 
 
@@ -86,6 +89,56 @@ def greedy_ids(run_dir: str | os.PathLike, prompt_ids: list[int], n: int, checkp
 
     model, _ = load_model(run_dir, checkpoint)
     return greedy(model, list(prompt_ids), n)
+
+
+# ---------------------------------------------------------------- float weights
+
+
+def save_weights(model, path: str | os.PathLike, info: dict | None = None, dtype: str = "bfloat16") -> None:
+    """The state dict in bf16 (or fp16) as safetensors; the tied LM head is the embedding, stored once. The
+    metadata holds the model config (so the file alone rebuilds the model) and `info` (training facts)."""
+    import torch
+    from safetensors.torch import save_file
+
+    if dtype not in ("bfloat16", "float16"):
+        raise UserError(f"float weights dtype {dtype!r}: use bfloat16 or float16")
+    state = {k: v.detach().to("cpu", getattr(torch, dtype)).contiguous() for k, v in model.state_dict().items()
+             if k != "lm_head.weight"}
+    meta = {"format": WEIGHTS_FORMAT, "model_config": json.dumps(model.cfg.to_dict()), "dtype": dtype,
+            "tied": "lm_head.weight=embed.weight", "info": json.dumps(info or {}, default=str)}
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(state, str(tmp), metadata=meta)
+    os.replace(tmp, path)
+
+
+def load_weights(path: str | os.PathLike, device: str = "cpu"):
+    """(TinyFIM in fp32, train mode, metadata) from a model.safetensors written by save_weights."""
+    from safetensors import safe_open
+
+    from trainer.model import ModelConfig, TinyFIM
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path} not found (export writes it: python -m trainer export ...)")
+    with safe_open(str(path), framework="pt", device="cpu") as f:
+        meta = f.metadata() or {}
+        if meta.get("format") != WEIGHTS_FORMAT:
+            raise UserError(f"{path} is not TinyFIM float weights (format {meta.get('format')!r})")
+        state = {k: f.get_tensor(k).float() for k in f.keys()}
+    model = TinyFIM(ModelConfig.from_dict(json.loads(meta["model_config"])))
+    model.load_state_dict({**state, "lm_head.weight": state["embed.weight"]})
+    return model.to(device).train(), {**meta, "info": json.loads(meta.get("info") or "{}")}
+
+
+def load_model_folder(model_dir: str | os.PathLike, device: str = "cpu"):
+    """The PyTorch model of an exported model folder (its model.safetensors), for fine-tuning or resuming
+    training on a machine that has only the folder; returns (model, metadata)."""
+    model_dir = Path(model_dir)
+    path = model_dir / WEIGHTS if model_dir.is_dir() else model_dir
+    if model_dir.is_dir() and not path.is_file():
+        raise UserError(f"{model_dir} has no {WEIGHTS}: re-export it with this trainer to get float weights")
+    return load_weights(path, device)
 
 
 # ---------------------------------------------------------------- ONNX
@@ -403,7 +456,7 @@ def write_manifest(out_dir: Path, *, name: str, model, ckpt: dict, meta: dict, o
         "format": FORMAT,
         "name": name,
         "files": {f: {"sha256": sha256_file(out_dir / f), "bytes": (out_dir / f).stat().st_size}
-                  for f in ("model.onnx", "tokenizer.json")},
+                  for f in ("model.onnx", "tokenizer.json", WEIGHTS) if (out_dir / f).is_file()},
         "architecture": {"n_layer": cfg.n_layer, "n_head": cfg.n_head, "n_kv_head": cfg.n_kv_head,
                          "d_model": cfg.d_model, "head_dim": cfg.head_dim, "vocab_size": cfg.vocab_size,
                          "context_length": cfg.context, "positional": "rope", "rope_theta": cfg.rope_theta,
@@ -463,6 +516,10 @@ def export_run(run_dir, out_dir, checkpoint: str = "best", name: str | None = No
         fp32.unlink()
     shutil.copyfile(tok_src, out_dir / "tokenizer.json")
     _check_tokenizer_vocab(out_dir / "tokenizer.json", model.cfg.vocab_size)
+    train_info = ckpt.get("training", {})
+    save_weights(model, out_dir / WEIGHTS, {"preset": ckpt.get("preset"), "checkpoint": ckpt.get("kind"),
+                                            "step": ckpt.get("step"), "tokens": train_info.get("tokens"),
+                                            "precision": train_info.get("precision")})
     write_manifest(out_dir, name=name or out_dir.name, model=model, ckpt=ckpt, meta=meta, opset=opset,
                    quantization=quantize, evaluation={"export": result})
     return result

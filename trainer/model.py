@@ -203,16 +203,18 @@ def _attention_mask(attention_mask, B: int, T: int, past_len, device) -> torch.T
     return (causal[None, None] & keep) | (k_pos == q_pos)[None, None]
 
 
-def masked_loss(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def masked_loss(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor,
+                check: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-token cross entropy [B, T] (fp32) and the mean over tokens with mask == 1.
 
     The one loss used by training, validation and evaluation. Tokens with mask 0 (padding, prompts
-    that are not targets) contribute exactly nothing."""
+    that are not targets) contribute exactly nothing. check=False skips the id range check, which reads a
+    value back from the device (the training loop checks its rows on the host instead)."""
     if logits.shape[:2] != targets.shape or targets.shape != mask.shape:
         raise ValueError(f"shape mismatch: logits {tuple(logits.shape)}, targets {tuple(targets.shape)}, "
                          f"mask {tuple(mask.shape)}")
     V = logits.shape[-1]
-    if int(targets.max()) >= V or int(targets.min()) < 0:
+    if check and (int(targets.max()) >= V or int(targets.min()) < 0):
         raise ValueError(f"target id {int(targets.max())} outside the model's vocabulary of {V}: "
                          "the dataset and model vocab sizes disagree")
     per_token = F.cross_entropy(logits.float().reshape(-1, V), targets.reshape(-1), reduction="none").view_as(targets)
@@ -221,19 +223,23 @@ def masked_loss(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor)
     return per_token, per_token.sum() / m.sum().clamp_min(1.0)
 
 
-def forward_loss(model: nn.Module, tokens: torch.Tensor, mask: torch.Tensor):
-    """tokens/mask [B, T+1] rows from the packed dataset -> (per-token loss [B, T], mean loss)."""
+def forward_loss(model: nn.Module, tokens: torch.Tensor, mask: torch.Tensor, check: bool = True):
+    """tokens/mask [B, T+1] rows from the packed dataset -> (per-token loss [B, T], mean loss).
+    check=False: the caller has checked the ids on the host (no read-back from the device per step)."""
     if tokens.dim() != 2 or tokens.shape != mask.shape:
         raise ValueError(f"expected tokens and mask of shape [batch, context+1], got {tuple(tokens.shape)} "
                          f"and {tuple(mask.shape)}")
-    vocab = unwrap(model).cfg.vocab_size
-    hi, lo = int(tokens.max()), int(tokens.min())
+    if check:
+        check_ids(int(tokens.min()), int(tokens.max()), unwrap(model).cfg.vocab_size)
+    inputs, targets = tokens[:, :-1], tokens[:, 1:]
+    logits, _ = model(inputs)
+    return masked_loss(logits, targets, mask[:, 1:], check=check)
+
+
+def check_ids(lo: int, hi: int, vocab: int) -> None:
     if hi >= vocab or lo < 0:
         raise ValueError(f"token id {hi if hi >= vocab else lo} outside the model's vocabulary of {vocab}: "
                          "the dataset and model vocab sizes disagree")
-    inputs, targets = tokens[:, :-1], tokens[:, 1:]
-    logits, _ = model(inputs)
-    return masked_loss(logits, targets, mask[:, 1:])
 
 
 def unwrap(model: nn.Module) -> nn.Module:

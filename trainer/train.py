@@ -4,7 +4,7 @@
     torchrun --nproc_per_node 8 -m trainer train ...      (DDP; rank 0 writes)
 
 One step = grad_accum micro-batches of batch_size rows (per process). The data order is a fixed function of
-(seed, epoch); the checkpoint holds model, optimiser, scheduler, every RNG and the data position, so a
+(seed, epoch); the checkpoint holds model, optimiser, every RNG and the data position, so a
 resumed run takes exactly the steps an uninterrupted one would. The loss is the shared masked loss of
 trainer.model (mask 0 tokens never count). Non-finite loss or gradient norm: the step is skipped and
 logged; `nan_patience` of them in a row stop the run with a clear message.
@@ -35,7 +35,15 @@ PRESET_DIR = Path(__file__).parent / "presets"
 TRAIN_DEFAULTS = {"batch_size": 8, "grad_accum": 1, "lr": 1e-3, "min_lr_ratio": 0.1, "warmup": 100, "steps": 1000,
                   "weight_decay": 0.1, "grad_clip": 1.0, "beta1": 0.9, "beta2": 0.95, "eval_every": 200,
                   "eval_batches": 8, "gen_samples": 8, "checkpoint_every": 200, "best_metric": "val_loss",
-                  "nan_patience": 5, "seed": 1337, "compile": False, "log_every": 10, "threads": None}
+                  "nan_patience": 5, "seed": 1337, "compile": False, "log_every": 10, "threads": None,
+                  # "cosine" or "wsd" (warmup, stable, linear decay over the last decay_frac of the run)
+                  "schedule": "cosine", "decay_frac": 0.2,
+                  # a wall-clock budget: the run's length in minutes instead of steps (progress = time used)
+                  "minutes": None, "checkpoint_minutes": None,
+                  # "auto": bf16 autocast where the device computes bf16 natively, else fp32
+                  "precision": "auto",
+                  # "adamw", or "muon" (Muon for the hidden matrices, AdamW for the embedding and gains)
+                  "optimizer": "adamw"}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +51,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="built dataset folder (python -m trainer dataset build)")
     parser.add_argument("--out", required=True, help="run folder for checkpoints, metrics and TensorBoard logs")
     parser.add_argument("--resume", action="store_true", help="continue exactly from OUT/checkpoints/last.pt")
+    parser.add_argument("--init-from", default=None, metavar="MODEL_DIR",
+                        help="start from an exported model folder's float weights (model.safetensors), e.g. to "
+                             "fine-tune the shipped model or go on training on a new machine (fresh optimiser)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--steps", type=int, default=None, help="total optimiser steps (overrides the preset)")
     parser.add_argument("--stop-after", type=int, default=None,
@@ -74,7 +85,7 @@ def run(args) -> int:
         overrides["compile"] = args.compile
     summary = train(preset, args.data, args.out, resume=args.resume, device=args.device, overrides=overrides,
                     stop_after=args.stop_after, tokenizer=args.tokenizer, tensorboard=not args.no_tensorboard,
-                    inject_nan_steps=set(args.inject_nan_at))
+                    inject_nan_steps=set(args.inject_nan_at), init_from=args.init_from)
     if summary.get("rank", 0) == 0:
         print(f"done: step {summary['step']}, train loss {summary['train_loss']:.4f}, "
               f"val loss {summary.get('val_loss', float('nan')):.4f}, {summary['tokens_per_s']:.0f} tokens/s, "
@@ -102,12 +113,125 @@ def load_preset(name_or_path: str | os.PathLike) -> dict:
     return preset
 
 
-def lr_factor(step: int, warmup: int, total: int, min_ratio: float) -> float:
-    """Linear warmup to 1, then cosine decay to min_ratio at `total` (step = steps already taken)."""
+def lr_factor(step: int, warmup: int, total: int, min_ratio: float, schedule: str = "cosine",
+              decay_frac: float = 0.2, progress: float | None = None) -> float:
+    """Linear warmup to 1 over `warmup` steps, then either cosine decay to min_ratio at the end, or (wsd) a
+    constant 1 until the last `decay_frac` of the run and a linear cool-down to min_ratio. `progress` is the
+    share of the run done (time used / budget for a wall-clock run); by default (step - warmup) / (total - warmup).
+    WSD lets any checkpoint of the stable phase be cooled down later, whatever length the run ends up having."""
     if step < warmup:
         return (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    if progress is None:
+        progress = (step - warmup) / max(1, total - warmup)
+    progress = min(1.0, max(0.0, progress))
+    if schedule == "wsd":
+        left = 1.0 - progress
+        return 1.0 if left >= decay_frac else min_ratio + (1.0 - min_ratio) * left / max(decay_frac, 1e-9)
+    if schedule != "cosine":
+        raise UserError(f"unknown schedule {schedule!r} (known: cosine, wsd)")
     return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def cpu_has_bf16() -> bool:
+    """Native bf16 matmuls on this CPU (AVX512-BF16 or AMX); without them autocast is slower than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(requested: str, device: str) -> tuple[str, str | None]:
+    """-> (precision, note): "bf16" or "fp32", and a one-line note when "auto" fell back to fp32."""
+    import torch
+
+    if requested not in ("auto", "bf16", "fp32"):
+        raise UserError(f"precision {requested!r}: use auto, bf16 or fp32")
+    if requested != "auto":
+        return requested, None
+    if device.startswith("cuda"):
+        if torch.cuda.is_bf16_supported():
+            return "bf16", None
+        return "fp32", "this GPU has no bf16; training in fp32"
+    if cpu_has_bf16():
+        return "bf16", None
+    return "fp32", "this CPU has no native bf16 (avx512_bf16 / amx_bf16); training in fp32"
+
+
+class Optimizers:
+    """One optimiser or several (Muon + AdamW) behind the few calls the loop makes. A single optimiser's
+    state_dict is its own, so checkpoints of plain AdamW runs look as they always did."""
+
+    def __init__(self, optimizers: list):
+        self.optimizers = optimizers
+        for opt in optimizers:
+            for g in opt.param_groups:
+                g.setdefault("initial_lr", g["lr"])
+
+    @property
+    def param_groups(self) -> list[dict]:
+        return [g for opt in self.optimizers for g in opt.param_groups]
+
+    def set_lr_factor(self, factor: float) -> None:
+        for g in self.param_groups:
+            g["lr"] = g["initial_lr"] * factor
+
+    @property
+    def device_skip(self) -> bool:
+        """Every optimiser is a fused Adam(W): a non-finite step is skipped on the device (found_inf), so the
+        loop need not read the loss back before each update."""
+        return all(g.get("fused") for g in self.param_groups)
+
+    def step(self, found_inf=None) -> None:
+        """found_inf: a 0-d float tensor, 1 to skip this update on the device (device_skip optimisers only)."""
+        for opt in self.optimizers:
+            if found_inf is not None:
+                opt.found_inf = found_inf
+            opt.step()
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for opt in self.optimizers:
+            opt.zero_grad(set_to_none=set_to_none)
+
+    def state_dict(self) -> dict:
+        if len(self.optimizers) == 1:
+            return self.optimizers[0].state_dict()
+        return {"optimizers": [opt.state_dict() for opt in self.optimizers]}
+
+    def load_state_dict(self, state: dict) -> None:
+        states = state.get("optimizers", [state])
+        if len(states) != len(self.optimizers):
+            raise UserError("--resume: the checkpoint was written with another optimizer setting")
+        for opt, st in zip(self.optimizers, states, strict=True):
+            fused = [g.get("fused") for g in opt.param_groups]
+            opt.load_state_dict(st)
+            for g, f in zip(opt.param_groups, fused, strict=True):  # this run's kernel, not the writer's
+                if f is not None:
+                    g["fused"] = f
+
+
+def build_optimizers(model, tc: dict, fused: bool) -> Optimizers:
+    """AdamW over every parameter, or Muon for the 2-D hidden matrices (attention and MLP projections) with
+    AdamW for the embedding (tied with the head) and the norm gains."""
+    import torch
+
+    from trainer.model import param_groups
+
+    lr, wd = float(tc["lr"]), float(tc["weight_decay"])
+    betas = (float(tc["beta1"]), float(tc["beta2"]))
+    kind = tc["optimizer"]
+    if kind == "adamw":
+        return Optimizers([torch.optim.AdamW(param_groups(model, wd), lr=lr, betas=betas, fused=fused)])
+    if kind != "muon":
+        raise UserError(f"optimizer {kind!r}: use adamw or muon")
+    hidden = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() == 2 and "embed" not in n
+              and "lm_head" not in n]
+    hidden_ids = {id(p) for p in hidden}
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in hidden_ids]
+    # match_rms_adamw scales Muon's orthogonalised update to AdamW's RMS, so one learning rate serves both
+    muon = torch.optim.Muon(hidden, lr=lr, weight_decay=wd, momentum=0.95, adjust_lr_fn="match_rms_adamw")
+    adamw = torch.optim.AdamW([{"params": rest, "weight_decay": 0.0}], lr=lr, betas=betas, fused=fused)
+    return Optimizers([muon, adamw])
 
 
 def find_tokenizer(data_dir: Path, meta: dict, explicit: str | None) -> Path | None:
@@ -166,9 +290,28 @@ class DataOrder:
 # ---------------------------------------------------------------- evaluation during training
 
 
-def evaluate_val(model, val, device, batch_size: int, batches: int, autocast) -> dict:
+def token_byte_lengths(tokenizer_path: Path | None, vocab_size: int):
+    """Bytes of text per token id (0 for special tokens), for bits per byte: a loss that compares models
+    with different tokenizers. Byte-level BPE maps each byte to one character of the token's string."""
+    import numpy as np
+
+    if tokenizer_path is None:
+        return None
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(tokenizer_path))
+    special = {t.content for t in tok.get_added_tokens_decoder().values()}
+    lengths = np.zeros(vocab_size, dtype=np.float64)
+    for i in range(min(vocab_size, tok.get_vocab_size(with_added_tokens=True))):
+        s = tok.id_to_token(i)
+        lengths[i] = 0 if s is None or s in special else len(s)
+    return lengths
+
+
+def evaluate_val(model, val, device, batch_size: int, batches: int, autocast, token_bytes=None) -> dict:
     """Validation loss overall and per source (per tinypy task where the sources are tasks), on the
-    first batch_size * batches rows of the validation split (fixed, so values are comparable)."""
+    first batch_size * batches rows of the validation split (fixed, so values are comparable); with
+    token_bytes also bits per byte (val_bpb, val_bpb/SOURCE)."""
     import numpy as np
     import torch
 
@@ -179,6 +322,7 @@ def evaluate_val(model, val, device, batch_size: int, batches: int, autocast) ->
         return {}
     sums = np.zeros(len(val.sources) + 1)
     counts = np.zeros(len(val.sources) + 1)
+    nbytes = np.zeros(len(val.sources) + 1)
     model.eval()
     with torch.no_grad():
         for start in range(0, n, batch_size):
@@ -191,11 +335,17 @@ def evaluate_val(model, val, device, batch_size: int, batches: int, autocast) ->
             tgt_mask, tgt_src = mask[:, 1:].astype(bool), source[:, 1:]
             np.add.at(sums, tgt_src[tgt_mask], per_token[tgt_mask])
             np.add.at(counts, tgt_src[tgt_mask], 1)
+            if token_bytes is not None:
+                np.add.at(nbytes, tgt_src[tgt_mask], token_bytes[tokens[:, 1:][tgt_mask]])
     model.train()
     out = {"val_loss": float(sums.sum() / max(counts.sum(), 1)), "val_tokens": int(counts.sum())}
+    if token_bytes is not None and nbytes.sum():
+        out["val_bpb"] = float(sums.sum() / math.log(2) / nbytes.sum())
     for i, name in enumerate(val.sources):
         if counts[i]:
             out[f"val_loss/{name}"] = float(sums[i] / counts[i])
+        if nbytes[i]:
+            out[f"val_bpb/{name}"] = float(sums[i] / math.log(2) / nbytes[i])
     return out
 
 
@@ -255,11 +405,12 @@ def save_checkpoint(path: Path, state: dict) -> None:
 
 def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str | None = None,
           overrides: dict | None = None, stop_after: int | None = None, tokenizer: str | None = None,
-          tensorboard: bool = True, progress: bool = True, inject_nan_steps=()) -> dict:
+          tensorboard: bool = True, progress: bool = True, inject_nan_steps=(), init_from=None) -> dict:
     import numpy as np
     import torch
 
-    from trainer.model import ModelConfig, TinyFIM, flops_per_token, forward_loss, param_groups
+    from trainer.loop import Prefetcher, RunClock, StepResults, peak_flops
+    from trainer.model import ModelConfig, TinyFIM, flops_per_token, forward_loss
     from trainer.packed import PackedSplit, write_json_atomic
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
@@ -313,12 +464,11 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
     random.seed(seed)
     model = TinyFIM(mcfg).to(device)
     n_params = model.num_parameters()
-    fused = device.startswith("cuda")
-    optimizer = torch.optim.AdamW(param_groups(model, float(tc["weight_decay"])), lr=float(tc["lr"]),
-                                  betas=(float(tc["beta1"]), float(tc["beta2"])), fused=fused)
+    optimizer = build_optimizers(model, tc, fused=True)  # fused AdamW: on CPU too (6x faster than the default)
     warmup, min_ratio = int(tc["warmup"]), float(tc["min_lr_ratio"])
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, warmup, total_steps, min_ratio))
+    schedule, decay_frac = str(tc["schedule"]), float(tc["decay_frac"])
+    budget_s = float(tc["minutes"]) * 60 if tc["minutes"] else None
+    lr_factor(0, warmup, total_steps, min_ratio, schedule, decay_frac)  # unknown schedule: fail before any work
 
     step, position, best_value, skipped, prior_seconds, prior_tokens = 0, 0, float("inf"), 0, 0.0, 0
     last_path = out_dir / "checkpoints" / "last.pt"
@@ -331,13 +481,20 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
                             f"{ckpt['model_config']} vs {mcfg.to_dict()}")
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
         _set_rng_state(ckpt["rng"])
         step, position, best_value = ckpt["step"], ckpt["position"], ckpt["best_value"]
         skipped = ckpt.get("skipped_steps", 0)
         prior_seconds, prior_tokens = ckpt["training"]["seconds"], ckpt["training"]["tokens"]
     elif last_path.is_file():
         raise UserError(f"{out_dir} already holds a run: pass --resume to continue it or use another --out")
+    elif init_from:
+        from trainer.export import load_model_folder
+
+        start, _ = load_model_folder(init_from)
+        if start.cfg.to_dict() != mcfg.to_dict():
+            raise UserError(f"--init-from {init_from}: its model config differs from the preset's: "
+                            f"{start.cfg.to_dict()} vs {mcfg.to_dict()}")
+        model.load_state_dict(start.state_dict())
 
     raw_model = model
     if tc["compile"]:
@@ -347,10 +504,13 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
 
         model = DistributedDataParallel(model, device_ids=[int(device.split(":")[1])] if ":" in device else None)
 
-    use_bf16 = device.startswith("cuda")
+    precision, precision_note = resolve_precision(str(tc["precision"]), device)
+    if precision_note and is_main:
+        print(f"note: {precision_note}", file=sys.stderr)
+    device_type = "cuda" if device.startswith("cuda") else "cpu"
 
     def autocast():
-        return torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else torch.autocast("cpu", enabled=False)
+        return torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
     # -- run folder
     hardware = (torch.cuda.get_device_name(device) if device.startswith("cuda")
@@ -359,14 +519,16 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
         out_dir.mkdir(parents=True, exist_ok=True)
         resolved = {"preset": preset.get("name"), "model": mcfg.to_dict(), "train": tc, "data": str(data_dir),
                     "tokenizer": str(tok_path) if tok_path else None, "device": device, "world_size": world,
-                    "parameters": n_params, "total_steps": total_steps}
+                    "parameters": n_params, "total_steps": total_steps, "precision": precision}
         write_json_atomic(out_dir / "config.json", resolved)
         write_json_atomic(out_dir / "data_meta.json", {**meta, "_path": str(data_dir.resolve())})
         if tok_path is not None:
             shutil.copyfile(tok_path, out_dir / "tokenizer.json")
+        length = f"{tc['minutes']} minutes" if budget_s else f"{total_steps} steps"
         print(f"training {preset.get('name')}: {n_params / 1e6:.2f}M parameters, vocab {vocab_size}, context "
-              f"{mcfg.context}, {total_steps} steps of {tc['batch_size']}x{tc['grad_accum']}x{world} rows on "
-              f"{device}" + (f" (resuming at step {step})" if resume else ""), file=sys.stderr)
+              f"{mcfg.context}, {length} of {tc['batch_size']}x{tc['grad_accum']}x{world} rows on "
+              f"{device} in {precision}, {tc['optimizer']}, {tc['schedule']} schedule"
+              + (f" (resuming at step {step})" if resume else ""), file=sys.stderr)
     metrics_file = open(out_dir / "metrics.jsonl", "a", encoding="utf-8") if is_main else None  # noqa: SIM115
     tb = None
     if is_main and tensorboard:
@@ -386,45 +548,78 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
 
     def checkpoint_state(kind: str, metrics: dict) -> dict:
         return {"kind": kind, "model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "rng": _rng_state(), "step": step, "position": position,
+                "rng": _rng_state(), "step": step, "position": position,
                 "best_value": best_value, "skipped_steps": skipped, "model_config": mcfg.to_dict(),
                 "train_config": tc, "preset": preset.get("name"), "metrics": metrics,
-                "training": {"tokens": tokens_seen, "seconds": seconds(), "hardware": hardware, "world_size": world},
+                "training": {"tokens": tokens_seen, "seconds": seconds(), "hardware": hardware, "world_size": world,
+                             "precision": precision},
                 "data": {"dir": str(data_dir), "meta_sha256": _sha256(data_dir / "meta.json"),
                          "tokenizer_sha256": _sha256(tok_path) if tok_path else None}}
 
     # -- the loop
+    token_bytes = token_byte_lengths(tok_path, vocab_size)
     order = DataOrder(len(train_split), seed)
     B, accum = int(tc["batch_size"]), int(tc["grad_accum"])
     rows_per_step = B * accum * world
     tokens_per_step = rows_per_step * mcfg.context
     nan_in_a_row, tokens_seen = 0, prior_tokens
     t_start = time.time()
+    log_every, patience = int(tc["log_every"]), int(tc["nan_patience"])
+    clock = RunClock(budget_s, prior_seconds, world, device, every=log_every)  # rank 0's clock decides
+    prefetch = Prefetcher(train_split, order, B, accum, world, rank, vocab_size, device)
+    results = StepResults()
+    peak = peak_flops(device)
+    loss_value = norm_value = float("nan")
 
     def seconds() -> float:
-        return round(prior_seconds + time.time() - t_start, 2)
+        return round(clock.seconds(), 2)
+
+    def settle() -> None:
+        """Reads the steps since the last call back from the device: skipped-step events, the divergence stop,
+        the loss average. Called every step when the optimiser cannot skip on the device, else at log steps."""
+        nonlocal skipped, nan_in_a_row, train_loss_ema, loss_value, norm_value
+        for s, loss_value, norm_value, _ in results.settle():
+            if math.isfinite(loss_value) and math.isfinite(norm_value):
+                nan_in_a_row = 0
+                train_loss_ema = loss_value if train_loss_ema is None else 0.9 * train_loss_ema + 0.1 * loss_value
+                continue
+            skipped += 1
+            nan_in_a_row += 1
+            log({"step": s, "event": "skipped_nonfinite", "loss": loss_value, "grad_norm": norm_value})
+            if bar is not None:
+                bar.write(f"step {s}: non-finite loss {loss_value} / grad norm {norm_value}: step skipped "
+                          f"({nan_in_a_row} in a row)")
+            if nan_in_a_row >= patience:
+                raise UserError(
+                    f"training diverged: {nan_in_a_row} steps in a row with a non-finite loss or gradient "
+                    f"(last at step {s}); lower the learning rate (--set lr=...) or check the data. "
+                    f"The last good checkpoint is {last_path}")
+
+    def finished(done: float | None) -> bool:
+        return step >= stop_at if budget_s is None else (done >= 1.0 or (stop_after is not None and step >= stop_after))
 
     bar = None
     if is_main and progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=stop_at, initial=step, desc="train", unit="step", file=sys.stderr, dynamic_ncols=True)
+        bar = tqdm(total=None if budget_s else stop_at, initial=step, desc="train", unit="step", file=sys.stderr,
+                   dynamic_ncols=True)
+    last_save = time.time()
+    checkpoint_s = float(tc["checkpoint_minutes"]) * 60 if tc["checkpoint_minutes"] else None
+    done = clock.progress(step)
     last_metrics: dict = {}
     train_loss_ema = None
     t_window, tok_window = time.time(), 0
     model.train()
     try:
-        while step < stop_at:
+        while not finished(done):
+            optimizer.set_lr_factor(lr_factor(step, warmup, total_steps, min_ratio, schedule, decay_frac, done))
             loss_sum = torch.zeros((), device=device)
-            for micro in range(accum):
-                idx = order.take(position + (micro * world + rank) * B, B)
-                tokens, mask, _ = train_split.rows(idx)
-                x = torch.from_numpy(tokens).to(device, non_blocking=True)
-                m = torch.from_numpy(mask.astype(np.int64)).to(device, non_blocking=True)
+            for micro, (x, m) in enumerate(prefetch.batches(position, position + rows_per_step)):
                 sync = micro == accum - 1 or world == 1
                 ctx = model.no_sync() if (world > 1 and not sync) else contextlib.nullcontext()
                 with ctx, autocast():
-                    _, loss = forward_loss(model, x, m)
+                    _, loss = forward_loss(model, x, m, check=False)  # ids checked on the host by the prefetcher
                     if step in inject_nan_steps:
                         loss = loss * float("nan")
                     (loss / accum).backward()
@@ -432,44 +627,44 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
             position += rows_per_step
             tokens_seen += tokens_per_step
             grad_norm = torch.nn.utils.clip_grad_norm_(raw_model.parameters(), float(tc["grad_clip"]))
-            loss_value, norm_value = float(loss_sum), float(grad_norm)
+            if world > 1:  # every rank logs the global batch's loss and takes the same skip decision
+                import torch.distributed as dist
+
+                dist.all_reduce(loss_sum)
+                loss_sum /= world
             lr = optimizer.param_groups[0]["lr"]
-            if not (math.isfinite(loss_value) and math.isfinite(norm_value)):
-                optimizer.zero_grad(set_to_none=True)
-                skipped += 1
-                nan_in_a_row += 1
-                log({"step": step + 1, "event": "skipped_nonfinite", "loss": loss_value, "grad_norm": norm_value})
-                if bar is not None:
-                    bar.write(f"step {step + 1}: non-finite loss {loss_value} / grad norm {norm_value}: step skipped "
-                              f"({nan_in_a_row} in a row)")
-                if nan_in_a_row >= int(tc["nan_patience"]):
-                    raise UserError(
-                        f"training diverged: {nan_in_a_row} steps in a row with a non-finite loss or gradient "
-                        f"(last at step {step + 1}); lower the learning rate (--set lr=...) or check the data. "
-                        f"The last good checkpoint is {last_path}")
-            else:
+            finite = torch.isfinite(loss_sum) & torch.isfinite(grad_norm)
+            if optimizer.device_skip:
+                optimizer.step(found_inf=(~finite).float())
+            elif bool(finite):
                 optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                nan_in_a_row = 0
-                train_loss_ema = loss_value if train_loss_ema is None else 0.9 * train_loss_ema + 0.1 * loss_value
-            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            results.add(step + 1, loss_sum, grad_norm, lr)
             step += 1
+            done = clock.progress(step)
+            last = finished(done)
             tok_window += tokens_per_step
             if bar is not None:
                 bar.update(1)
-            if step % int(tc["log_every"]) == 0 or step == stop_at:
+            do_eval = step % int(tc["eval_every"]) == 0 or last
+            due = checkpoint_s is not None and time.time() - last_save >= checkpoint_s
+            save_now = is_main and (step % int(tc["checkpoint_every"]) == 0 or last or due)
+            if not optimizer.device_skip or step % log_every == 0 or last or do_eval or save_now:
+                settle()
+            if step % log_every == 0 or last:
                 now = time.time()
                 tps = tok_window / max(now - t_window, 1e-9)
                 t_window, tok_window = now, 0
+                flops = tps * flops_per_token(mcfg, n_params)
                 log({"step": step, "loss": loss_value, "lr": lr, "grad_norm": norm_value, "tokens": tokens_seen,
-                     "tokens_per_s": tps, "mfu_flops_per_s": tps * flops_per_token(mcfg, n_params),
+                     "tokens_per_s": tps, "mfu_flops_per_s": flops, **({"mfu": flops / peak} if peak else {}),
                      "seconds": seconds()})
                 if bar is not None:
-                    bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.2e}", tok_s=f"{tps:.0f}")
-            do_eval = step % int(tc["eval_every"]) == 0 or step == stop_at
+                    left = {"left_min": f"{(1 - done) * budget_s / 60:.1f}"} if budget_s else {}
+                    bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.2e}", tok_s=f"{tps:.0f}", **left)
             if do_eval and val_split is not None:
                 last_metrics = {"step": step, **evaluate_val(raw_model, val_split, device, B, int(tc["eval_batches"]),
-                                                              autocast)}
+                                                              autocast, token_bytes)}
                 if is_main:
                     last_metrics.update(generation_check(raw_model, data_dir, tok_path, meta, int(tc["gen_samples"])))
                     log(last_metrics)
@@ -479,12 +674,14 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
                     if metric is not None and metric < best_value:
                         best_value = metric
                         save_checkpoint(out_dir / "checkpoints" / "best.pt", checkpoint_state("best", last_metrics))
-            if is_main and (step % int(tc["checkpoint_every"]) == 0 or step == stop_at):
+            if save_now:
                 state = checkpoint_state("last", last_metrics)
                 save_checkpoint(last_path, state)
+                last_save = time.time()
                 if val_split is None:  # nothing to rank by: best is the latest
                     save_checkpoint(out_dir / "checkpoints" / "best.pt", {**state, "kind": "best"})
     finally:
+        prefetch.close()
         if bar is not None:
             bar.close()
         if metrics_file is not None:

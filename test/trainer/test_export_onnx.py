@@ -130,3 +130,53 @@ def test_generate_module_prints_the_greedy_ids(trained_run, capsys):
     assert printed == greedy_ids(d / "run", [1, 20, 21], 5, checkpoint="last")
     with pytest.raises(UserError):
         generate.run(parser.parse_args(["--run", str(d / "run"), "--prompt-ids", "1,x"]))
+
+
+def test_float_weights_are_listed_and_rebuild_the_model(trained_run, tmp_path):
+    import torch
+
+    from trainer.export import WEIGHTS, load_model_folder
+
+    d, V = trained_run
+    export_run(d / "run", tmp_path / "m", checkpoint="last")
+    manifest = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert manifest["files"][WEIGHTS]["sha256"] == sha256_file(tmp_path / "m" / WEIGHTS)
+    model, meta = load_model_folder(tmp_path / "m")
+    assert meta["dtype"] == "bfloat16" and meta["info"]["step"] == 4
+    ref, _ = load_model(d / "run", "last")
+    assert model.cfg == ref.cfg and model.lm_head.weight is model.embed.weight  # tied again after loading
+    for (name, got), want in zip(model.state_dict().items(), ref.state_dict().values(), strict=True):
+        assert torch.allclose(got, want, rtol=2**-7, atol=1e-6), name  # bf16 keeps 8 bits of mantissa
+    # the embedding is stored once: 2 bytes per parameter plus the header
+    assert (tmp_path / "m" / WEIGHTS).stat().st_size < 2 * ref.num_parameters() + 8192
+    ids = torch.randint(0, V, (1, 12), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert (model.eval()(ids)[0].argmax(-1) == ref(ids)[0].argmax(-1)).float().mean() > 0.9
+
+
+def test_training_starts_from_a_model_folder(trained_run, tmp_path):
+    import torch
+
+    from trainer.export import load_model_folder
+
+    d, _ = trained_run
+    export_run(d / "run", tmp_path / "m", checkpoint="last")
+    ds = json.loads((d / "run" / "data_meta.json").read_text())["_path"]
+    train(preset(steps=1, lr=0.0), ds, tmp_path / "run2", tensorboard=False, progress=False,
+          init_from=str(tmp_path / "m"))  # lr 0: the weights stay those of the folder
+    start, _ = load_model_folder(tmp_path / "m")
+    got, _ = load_model(tmp_path / "run2", "last")
+    for (name, a), b in zip(got.state_dict().items(), start.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_bf16_trained_model_exports_with_parity(trained_run, tmp_path):
+    d, _ = trained_run
+    ds = json.loads((d / "run" / "data_meta.json").read_text())["_path"]
+    tok = d / "run" / "tokenizer.json"
+    for precision in ("bf16", "fp32"):
+        run = tmp_path / precision
+        train(preset(steps=4, precision=precision), ds, run, tokenizer=str(tok), tensorboard=False, progress=False)
+        assert json.loads((run / "config.json").read_text())["precision"] == precision
+        p = export_run(run, tmp_path / f"m-{precision}", checkpoint="last")["parity"]
+        assert p["ok"] and p["decode_max_abs"] <= 1e-4
