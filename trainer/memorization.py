@@ -7,6 +7,10 @@ Takes the completions of --min-chars or more characters (stripped) from bench --
 share that occur verbatim in the corpus's training split: a small model that copies whole stretches of its
 training files can leak them (licences, secrets) into the user's code. Completions equal to the reference are
 reported apart: a verbatim match there may be ordinary shared boilerplate rather than recall.
+
+It also reports completions (of any length) that hold secret-shaped strings (AWS keys, tokens, private-key blocks,
+high-entropy strings), found with the same detect-secrets rules as the corpus scan (trainer/corpus/secrets.py): by
+row number and kind only, so the report never repeats a secret.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 from trainer.errors import UserError
@@ -43,7 +48,7 @@ def load_completions(paths) -> list[dict]:
             except json.JSONDecodeError as exc:
                 raise UserError(f"{path}:{i}: not valid JSON ({exc.msg})") from None
             if isinstance(row, dict) and isinstance(row.get("completion"), str):
-                rows.append(row)
+                rows.append({**row, "at": f"{path}:{i}"})
     return rows
 
 
@@ -62,7 +67,20 @@ def memorization(completions: list[dict], texts, min_chars: int = 50) -> dict:
             "verbatim_not_reference": len(found) - len(equal_ref),
             "verbatim_not_reference_share": (len(found) - len(equal_ref)) / n if n else None,
             "corpus_chars": len(haystack),
-            "examples": [r["completion"][:200] for r in found[:5]]}
+            "examples": [r["completion"][:200] for r in found[:5]], **secret_shaped(completions)}
+
+
+def secret_shaped(completions: list[dict]) -> dict:
+    """Completions holding secret-shaped strings: how many, of which kinds, and where (file:row, line in it)."""
+    from trainer.corpus.secrets import find_secrets
+
+    kinds: Counter = Counter()
+    where = []
+    for i, r in enumerate(completions):
+        findings = find_secrets(r["completion"], "completion.py")
+        kinds.update({f.kind for f in findings})
+        where += [{"at": r.get("at", str(i)), "line": f.line, "kind": f.kind} for f in findings]
+    return {"secret_shaped": len({w["at"] for w in where}), "secret_kinds": dict(kinds), "secret_findings": where[:20]}
 
 
 def run(args) -> int:
@@ -79,4 +97,6 @@ def run(args) -> int:
     print(f"{report['long']} of {report['completions']} completions have >= {args.min_chars} characters; "
           f"{report['verbatim']} ({share}) appear verbatim in the {args.split} split "
           f"({report['verbatim_not_reference']} of them differ from the reference)")
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(report["secret_kinds"].items())) or "none"
+    print(f"{report['secret_shaped']} of {report['completions']} completions hold secret-shaped strings ({kinds})")
     return 0

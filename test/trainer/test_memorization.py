@@ -49,3 +49,29 @@ def test_clear_errors(tmp_path, capsys):
     bad.write_text('{"completion": "x"}\n{oops\n', encoding="utf-8")
     assert cli(["memorization", "--predictions", str(bad), "--db", db]) == 2
     assert "bad.jsonl:2: not valid JSON" in capsys.readouterr().err
+
+
+def test_reports_secret_shaped_completions_by_place_not_text(tmp_path, capsys):
+    from fake_secrets import planted
+
+    db = _corpus(tmp_path)
+    fake = planted(seed=11)
+    rows = [
+        {"completion": fake["github_token"][1], "reference": "x"},  # short: still counted
+        {"completion": "def f(x):\n    return x + 1\n", "reference": "y"},
+        {"completion": "headers = {}\n" + fake["private_key"][1], "reference": "z"},
+        {"completion": "token = os.environ['TOKEN']\n", "reference": "w"},  # a look-alike, not a secret
+    ]
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    capsys.readouterr()
+    assert cli(["memorization", "--predictions", str(preds), "--db", db, "--json"]) == 0
+    out = capsys.readouterr().out
+    report = json.loads(out)
+    assert report["secret_shaped"] == 2
+    assert set(report["secret_kinds"]) >= {"GitHub Token", "Private Key"}
+    assert {f["at"] for f in report["secret_findings"]} == {f"{preds}:1", f"{preds}:3"}
+    assert {f["line"] for f in report["secret_findings"] if f["at"].endswith(":3")} >= {2}
+    assert fake["github_token"][0] not in out  # the report never repeats a secret
+    assert cli(["memorization", "--predictions", str(preds), "--db", db]) == 0
+    assert "2 of 4 completions hold secret-shaped strings (" in capsys.readouterr().out

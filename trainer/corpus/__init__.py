@@ -19,8 +19,8 @@ It opens the database read-only and is safe while a crawl is writing to it.
 `stats(db_path) -> dict` is what `corpus stats --json` prints.
 
 Modules: store (schema, WAL), github (HTTP client, search windows, trees, blobs), localdir (add-dir),
-clean (filters, strip-comments), dedup (MinHash LSH), ingest (the shared per-file pipeline), splits,
-export (iter_files, stats, JSONL), cli.
+clean (filters, strip-comments), dedup (MinHash LSH), secrets (detect-secrets: files holding secrets are skipped),
+ingest (the shared per-file pipeline), splits, export (iter_files, stats, JSONL), cli.
 """
 
 from trainer.corpus.export import CorpusFile, iter_files, stats

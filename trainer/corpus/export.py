@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from trainer.corpus import store
+from trainer.corpus import secrets, store
 from trainer.corpus.splits import SPLITS
 from trainer.errors import UserError
 
@@ -39,6 +39,8 @@ def iter_files(db_path: str | os.PathLike, split: str | None = None, batch: int 
     if split is not None and split not in SPLITS:
         raise UserError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     conn = store.connect(db_path, readonly=True)
+    # A database from before the secret scan (and not written since): files that hold secrets are left out here.
+    unscanned = not secrets.is_marked(conn)
     try:
         last = 0
         while True:
@@ -49,7 +51,8 @@ def iter_files(db_path: str | os.PathLike, split: str | None = None, batch: int 
             if not rows:
                 return
             for row in rows:
-                yield CorpusFile(*row)
+                if not (unscanned and secrets.find_secrets(row["text"], row["path"], first_only=True)):
+                    yield CorpusFile(*row)
             last = rows[-1]["id"]
     finally:
         conn.close()

@@ -402,7 +402,7 @@ class Crawler:
             self._count("skipped:bad_blob")
             return
         with conn:  # fetched bytes and their verdict commit at once: a blob is never fetched twice
-            status = ing.finish(f["id"], data, f["sha"])
+            status = ing.finish(f["id"], data, f["sha"], f["path"])
         self._count(status)
 
 

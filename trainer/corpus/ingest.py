@@ -1,6 +1,7 @@
 """What every file goes through, from GitHub or a local folder: size, decoding, quality filters, optional comment
-stripping, exact dedup (blob SHA, then normalised text) and near-dup removal; then its verdict is written to its
-`files` row. Callers own the transaction, so a verdict commits together with the crawl state that led to it.
+stripping, exact dedup (blob SHA, then normalised text), near-dup removal and the secret scan (corpus/secrets.py);
+then its verdict is written to its `files` row. Callers own the transaction, so a verdict commits together with the
+crawl state that led to it.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import fnmatch
 import sqlite3
 from dataclasses import dataclass, field
 
-from trainer.corpus import clean, splits, store
+from trainer.corpus import clean, secrets, splits, store
 from trainer.errors import UserError
 
 
@@ -53,6 +54,7 @@ class Ingester:
             "near_dup": f"{opts.near_dup_threshold}/{opts.num_perm}",
         })
         self.conn, self.opts = conn, opts
+        secrets.scan_unmarked(conn)  # a database from before the scan: its kept files get scanned once, now
         self.near = None
         if opts.near_dup_threshold > 0:
             from trainer.corpus.dedup import NearDup  # numpy + datasketch: only when needed
@@ -83,8 +85,9 @@ class Ingester:
         self.conn.execute("UPDATE files SET status=?, reason=?, dup_of=? WHERE id=?", (status, reason, dup_of, file_id))
         return status
 
-    def finish(self, file_id: int, data: bytes, sha: str) -> str:
-        """Run the filters on a file's bytes and record its verdict; returns the status."""
+    def finish(self, file_id: int, data: bytes, sha: str, path: str = "file.py") -> str:
+        """Run the filters on a file's bytes and record its verdict; returns the status. `path` (the file's own) picks
+        the secret scan's per-language rules."""
         verdict = self.sha_verdict(sha, file_id)
         if verdict is not None:
             return self.set_verdict(file_id, *verdict)
@@ -112,6 +115,9 @@ class Ingester:
             similar = self.near.find(sig)
             if similar is not None:
                 return self.set_verdict(file_id, store.DUPLICATE, "near_dup", similar)
+        # Last, so that only files about to be kept pay for the scan; skipped whole (see corpus/secrets.py).
+        if secrets.find_secrets(text, path, first_only=True):
+            return self.set_verdict(file_id, store.SKIPPED, "secret")
         self.conn.execute("UPDATE files SET status=?, reason=NULL, text_hash=?, text=?, bytes=? WHERE id=?",
                           (store.KEPT, digest, text, len(text.encode("utf-8")), file_id))
         if sig is not None:

@@ -85,7 +85,7 @@ def _add_root(conn, ingester: Ingester, root: Path, opts: Options, counts, progr
             sha = clean.git_blob_sha(data)
             file_id = conn.execute("INSERT INTO files (repo_id, path, sha, size, status) VALUES (?, ?, ?, ?, ?)",
                                    (repo_id, rel, sha, len(data), store.PENDING)).lastrowid
-            status = ingester.finish(file_id, data, sha)
+            status = ingester.finish(file_id, data, sha, rel)
             reason = conn.execute("SELECT reason FROM files WHERE id=?", (file_id,)).fetchone()[0]
             counts[status if status == store.KEPT else f"{status}:{reason}"] += 1
         if time.monotonic() - last_commit > 1.0:  # batch commits: a crash re-reads at most a second of files
