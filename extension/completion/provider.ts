@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import type { Logger } from '../log';
 import type { Completer, CompleterSettings } from './completer';
+import { applySelected, extendSelected } from './selected';
 
 /** Schemes that are real editors (not SCM, chat, output or other input boxes). */
 export const SCHEMES = ['file', 'untitled', 'vscode-notebook-cell', 'vscode-remote', 'vscode-userdata'];
@@ -49,8 +50,12 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
       if (!cfg.enabled && !invoked) return [];
       if (!cfg.languages.includes(document.languageId) && !cfg.languages.includes('*')) return [];
       if (!SCHEMES.includes(document.uri.scheme)) return [];
-      // The suggest widget is open: an inline item would have to extend its selection; stay out of its way.
-      if (context.selectedCompletionInfo) return [];
+      // The suggest widget is open: complete the text as it will be with the selected item applied, and return an
+      // item that extends that item (VS Code shows no other inline item then).
+      const info = context.selectedCompletionInfo;
+      const selected = info
+        ? { start: document.offsetAt(info.range.start), end: document.offsetAt(info.range.end), text: info.text }
+        : undefined;
       const editor = vscode.window.activeTextEditor;
       const own = editor?.document === document ? editor : undefined;
       if (own && (own.selections.length > 1 || !own.selection.isEmpty)) return [];
@@ -58,13 +63,14 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
       const length = document.offsetAt(document.lineAt(document.lineCount - 1).range.end);
       if (length > cfg.settings.maxFileSizeKB * 1024) return [];
 
+      const applied = selected ? applySelected(document.getText(), selected)
+        : { text: document.getText(), offset: document.offsetAt(position) };
       const abort = new AbortController();
       const sub = token.onCancellationRequested(() => abort.abort());
       try {
         const outcome = await this.completer.complete({
           docId: document.uri.toString(),
-          text: document.getText(),
-          offset: document.offsetAt(position),
+          ...applied,
           languageId: document.languageId,
           indent: {
             insertSpaces: own?.options.insertSpaces !== false,
@@ -73,8 +79,8 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
           trigger: invoked ? 'invoke' : 'automatic',
           signal: abort.signal,
         });
-        const c = outcome.completion;
-        if (!c || token.isCancellationRequested) {
+        const c = outcome.completion && selected ? extendSelected(applied, selected, outcome.completion) : outcome.completion;
+        if (!c || !outcome.completion || token.isCancellationRequested) {
           if (invoked && outcome.skipped && outcome.skipped !== 'cancelled') {
             vscode.window.setStatusBarMessage(`$(info) TinyFIM: no suggestion here (${outcome.skipped})`, 3000);
           }
@@ -83,7 +89,7 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
         // Always an explicit range: the cursor, plus the auto-closed closers the completion re-adds.
         const range = new vscode.Range(document.positionAt(c.start), document.positionAt(c.end));
         const item = new vscode.InlineCompletionItem(c.insertText, range, {
-          title: 'TinyFIM: accepted', command: ACCEPT_COMMAND, arguments: [c.id, c.insertText.length],
+          title: 'TinyFIM: accepted', command: ACCEPT_COMMAND, arguments: [outcome.completion.id, outcome.completion.insertText.length],
         });
         return [item];
       } finally {
