@@ -1,6 +1,7 @@
 // The CLI's verbs. Each lives in its own module under extension/cli/.
 import type { Verb } from './main';
 import { benchVerb } from './bench';
+import { calibrateVerb } from './calibrate';
 import { completeVerb } from './complete';
 import { latencyVerb } from './latency';
 import { traceVerb } from './trace';
@@ -10,4 +11,5 @@ export const verbs: Record<string, Verb> = {
   trace: traceVerb,
   bench: benchVerb,
   latency: latencyVerb,
+  calibrate: calibrateVerb,
 };

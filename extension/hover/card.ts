@@ -1,29 +1,34 @@
-// The hover card's markdown: predictions, confidence and latency, the out-of-distribution note, command
-// links and, after "Run and compare", the actual results with ✓/✗. Pure and golden-testable: every piece
-// of user or model text is fenced or escaped, so nothing in it can become a link, an icon or HTML.
+// The hover card's markdown: predictions with their (calibrated) confidence or "not sure", command links and,
+// after "Run and compare", the actual results with ✓/✗; and the one-line notes for a selection the model cannot
+// predict. Kept short, so other hover providers keep their room. Pure and golden-testable: every piece of user
+// or model text is fenced or escaped, so nothing in it can become a link, an icon or HTML.
+import type { JudgedPrediction } from './calibration';
 import { actualAnswer, answersMatch, type RunResult } from './run';
 
 export interface Prediction { task: string; answer: string; probability: number; ms: number; stopReason: string }
+/** A prediction, judged (calibration.ts) or not: unjudged ones show the model's probability and their answer. */
+export type ShownPrediction = Prediction & Partial<Pick<JudgedPrediction, 'confidence' | 'calibrated' | 'sure' | 'doubt'>>;
 
 export interface CardInput {
   startLine: number;
   endLine: number;
   source: 'selection' | 'definition' | 'group';
   truncated: boolean;
-  modelName?: string;
-  predictions: Prediction[];
+  predictions: ShownPrediction[];
   /** Tasks that produced no prediction, and why (budget spent, engine error). */
   failures: Array<{ task: string; message: string }>;
-  /** Constructs outside the tinypy subset (subset.ts). */
-  outside: string[];
   /** Argument of the command links (JSON-encoded into the command URI); no links when undefined. */
   commandArg?: unknown;
+  /** false: Restricted Mode, the snippet may not be run (the card says so instead of offering the run). */
+  runnable?: boolean;
   run?: RunResult;
 }
 
 export const RUN_COMMAND = 'tinyfim.runAndCompare';
 export const COPY_COMMAND = 'tinyfim.copyPrediction';
-const MAX_LINES = 20;
+/** VS Code's own command, linked from the card in Restricted Mode. */
+export const TRUST_COMMAND = 'workbench.trust.manage';
+const MAX_LINES = 12;
 const MAX_CHARS = 2000;
 
 const LABELS: Record<string, string> = { output: 'Output', line_count: 'Executed lines', states: 'Final variables' };
@@ -72,26 +77,38 @@ function commandLink(title: string, command: string, arg: unknown, tooltip: stri
   return `[${title}](command:${command}?${encodeURIComponent(JSON.stringify([arg]))} "${tooltip}")`;
 }
 
-function stats(p: Prediction): string {
-  const cut = p.stopReason === 'deadline' ? ' · cut at the time budget' : p.stopReason === 'max_tokens' ? ' · cut at the token limit' : '';
-  return `confidence ${percent(p.probability)} · ${Math.round(p.ms)} ms${cut}`;
+function confidenceText(p: ShownPrediction): string {
+  return p.calibrated === false ? `model probability ${percent(p.confidence ?? p.probability)} (not calibrated)`
+    : `confidence ${percent(p.confidence ?? p.probability)}`;
+}
+
+const CUT: Record<string, string> = { deadline: 'cut at the time budget', max_tokens: 'cut at the token limit' };
+
+/** Why a prediction is not shown, in parentheses: its confidence, or what is wrong with the answer. */
+function doubtText(p: ShownPrediction): string {
+  const cut = CUT[p.stopReason];
+  if (cut) return cut;
+  if (p.doubt === 'not a number') return 'the answer is not a number';
+  return confidenceText(p);
 }
 
 const mark = (ok: boolean): string => (ok ? '✓' : '✗');
 
-function predictionSection(p: Prediction, run: RunResult | undefined): string {
+function predictionSection(p: ShownPrediction, run: RunResult | undefined): string {
   const actual = run ? actualAnswer(p.task, run) : undefined;
-  const verdict = actual === undefined ? '' : ` ${mark(answersMatch(p.task, p.answer, actual))}`;
+  const sure = p.sure !== false;
+  const verdict = actual === undefined || !sure ? '' : ` ${mark(answersMatch(p.task, p.answer, actual))}`;
   if (p.task === 'output') {
-    let s = `**Predicted output** · ${stats(p)}\n\n`;
-    s += p.answer === '' ? '*(prints nothing)*\n' : codeBlock(p.answer);
+    let s = sure ? `**Predicted output** · ${confidenceText(p)}\n\n` : `**Predicted output:** *not sure* (${doubtText(p)})\n`;
+    if (sure) s += p.answer === '' ? '*(prints nothing)*\n' : codeBlock(p.answer);
     if (actual !== undefined) {
       s += `\n**Actual output**${verdict}\n\n`;
       s += actual === '' ? '*(printed nothing)*\n' : codeBlock(actual);
     }
     return s;
   }
-  let s = `**${taskLabel(p.task)}:** ${codeSpan(p.answer.trim())} · ${stats(p)}`;
+  let s = sure ? `**${taskLabel(p.task)}:** ${codeSpan(p.answer.trim())} · ${confidenceText(p)}`
+    : `**${taskLabel(p.task)}:** *not sure* (${doubtText(p)})`;
   if (actual !== undefined) s += ` — actual ${codeSpan(actual)}${verdict}`;
   return `${s}\n`;
 }
@@ -113,45 +130,67 @@ export function buildCard(input: CardInput): string {
   const parts: string[] = [];
   const lines = input.startLine === input.endLine ? `line ${input.startLine + 1}` : `lines ${input.startLine + 1}–${input.endLine + 1}`;
   const what = input.source === 'selection' ? 'selection' : input.source === 'definition' ? 'definition' : 'statements';
-  const model = input.modelName ? ` · model ${codeSpan(input.modelName)}` : '';
-  parts.push(`$(beaker) **TinyFIM trace prediction** · ${what}, ${lines}${model}\n`);
+  parts.push(`$(beaker) **TinyFIM trace prediction** · ${what}, ${lines} · predicted, not run\n`);
   if (input.truncated) parts.push(`*The statement group was cut to ${input.endLine - input.startLine + 1} lines (setting tinyfim.hover.maxLines).*\n`);
   // A timed-out run's partial results would only mislead the ✓/✗.
   const run = input.run && !input.run.timedOut ? input.run : undefined;
   for (const p of input.predictions) parts.push(predictionSection(p, run));
   for (const f of input.failures) parts.push(`**${escapeMarkdown(taskLabel(f.task))}:** *no prediction (${escapeMarkdown(f.message)})*\n`);
-  if (input.outside.length > 0) {
-    parts.push(`$(warning) *Outside the model's training programs (tinypy): ${input.outside.map(escapeMarkdown).join(', ')}. `
-      + 'Expect unreliable predictions.*\n');
-  }
   if (input.run) parts.push(runSection(input.run));
   if (input.commandArg !== undefined) {
-    const links = [commandLink(input.run ? '$(play) Run again' : '$(play) Run and compare', RUN_COMMAND, input.commandArg,
-      'Runs this snippet with your Python interpreter and compares')];
-    if (input.predictions.length > 0) links.push(commandLink('$(copy) Copy prediction', COPY_COMMAND, input.commandArg, 'Copies the prediction'));
+    const links = input.runnable === false
+      ? [`$(shield) *Run and compare needs a trusted folder (Restricted Mode):* [Manage Workspace Trust](command:${TRUST_COMMAND} "Trust this folder to run code from it")`]
+      : [commandLink(input.run ? '$(play) Run again' : '$(play) Run and compare', RUN_COMMAND, input.commandArg,
+        'Runs this snippet with your Python interpreter and compares')];
+    if (input.predictions.some((p) => p.sure !== false)) links.push(commandLink('$(copy) Copy', COPY_COMMAND, input.commandArg, 'Copies the prediction'));
     parts.push(links.join(' · '));
   }
   return parts.join('\n');
 }
 
-/** What "Copy prediction" puts on the clipboard: the predicted output, else `task: answer` lines. */
-export function predictionText(predictions: Prediction[]): string {
-  const output = predictions.find((p) => p.task === 'output');
+/** The one line for a selection the model was never trained on: what it uses, and no prediction. */
+export function outsideNote(constructs: string[]): string {
+  return `$(beaker) TinyFIM: no trace prediction: the selection uses ${constructs.map(escapeMarkdown).join(', ')}; `
+    + 'the model only learned small integer programs (tinypy).';
+}
+
+/** The one line inside a selection, off its first line: the card answers there, so it does not cover the code. */
+export function firstLineNote(line: number): string {
+  return `$(beaker) TinyFIM: hover line ${line + 1}, the selection's first line, for its trace prediction.`;
+}
+
+export function tooLongNote(lines: number, maxLines: number): string {
+  return `$(beaker) TinyFIM: no trace prediction: the selection has ${lines} lines, more than ${maxLines} (setting tinyfim.hover.maxLines).`;
+}
+
+/** What "Copy" puts on the clipboard: the predicted output, else `task: answer` lines; never a "not sure" one. */
+export function predictionText(predictions: ShownPrediction[]): string {
+  const shown = predictions.filter((p) => p.sure !== false);
+  const output = shown.find((p) => p.task === 'output');
   if (output) return output.answer;
-  return predictions.map((p) => `${taskLabel(p.task)}: ${p.answer.trim()}`).join('\n');
+  return shown.map((p) => `${taskLabel(p.task)}: ${p.answer.trim()}`).join('\n');
 }
 
 /** One line for a notification after a run: "Output ✓ · Executed lines ✗ (predicted 7, actual 6)". */
-export function runSummary(predictions: Prediction[], run: RunResult): string {
+export function runSummary(predictions: ShownPrediction[], run: RunResult): string {
   if (run.timedOut) return `Timed out after ${(run.ms / 1000).toFixed(1)} s${run.killed ? ' (process killed)' : ''}.`;
   if (!run.ok) return `Run failed: ${run.error ?? 'unknown error'}`;
   const parts = predictions.flatMap((p) => {
     const actual = actualAnswer(p.task, run);
     if (actual === undefined) return [];
+    if (p.sure === false) return [`${taskLabel(p.task)}: not sure, actual ${p.task === 'output' ? summaryOutput(actual) : actual}`];
     const ok = answersMatch(p.task, p.answer, actual);
-    const detail = ok || p.task === 'output' ? '' : ` (predicted ${p.answer.trim()}, actual ${actual})`;
+    const predicted = p.answer.trim() === '' ? 'nothing' : p.answer.trim();
+    const detail = ok || p.task === 'output' ? '' : ` (predicted ${predicted}, actual ${actual})`;
     return [`${taskLabel(p.task)} ${mark(ok)}${detail}`];
   });
   const raised = run.error ? ` · the snippet raised ${run.error}` : '';
   return (parts.join(' · ') || 'Ran') + raised;
+}
+
+/** A printed output in one short line: lines joined by ' / ', at most 60 characters. */
+function summaryOutput(text: string): string {
+  const one = text.replace(/\r?\n$/, '').split(/\r?\n/).join(' / ');
+  if (one === '') return 'nothing';
+  return one.length > 60 ? `${one.slice(0, 59)}…` : one;
 }

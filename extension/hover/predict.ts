@@ -1,7 +1,7 @@
 // One inference per trace task for a snippet, within a time budget, cancellable, cached by
 // sha256(model id + task + snippet). Vscode-free: the hover adapter and the tests both use it.
 import { createHash } from 'node:crypto';
-import type { Prediction } from './card';
+import type { Prediction, ShownPrediction } from './card';
 import type { RunResult } from './run';
 
 /** The part of the engine the hover uses (extension/engine). */
@@ -98,7 +98,7 @@ export async function predictTasks(
 /** What the command links need to find again: the snippet and its predictions. */
 export interface SnippetEntry {
   code: string;
-  predictions: Prediction[];
+  predictions: ShownPrediction[];
   uri: string;
   startLine: number;
   endLine: number;

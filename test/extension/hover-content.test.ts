@@ -5,10 +5,10 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { Engine } from '../../extension/engine';
 import { buildCard } from '../../extension/hover/card';
+import { hoverTarget } from '../../extension/hover/gate';
 import { HoverState, LruCache, modelIdOf, predictionKey, predictTasks } from '../../extension/hover/predict';
 import { runSnippet } from '../../extension/hover/run';
 import { selectSnippet } from '../../extension/hover/snippet';
-import { outsideSubset } from '../../extension/hover/subset';
 import { testModelDir } from './engineHelpers';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -31,10 +31,7 @@ async function card(engine: Engine, state: HoverState, line: number, budgetMs = 
   const snippet = selectSnippet(DOC, { line, character: 1 }, { maxLines: 40 });
   assert.ok(snippet);
   const result = await predictTasks(engine, modelIdOf(engine), snippet.text, engine.tasks(), state.predictions, { budgetMs });
-  const text = buildCard({
-    ...snippet, modelName: engine.manifest.name, predictions: result.predictions, failures: result.failures,
-    outside: outsideSubset(snippet.text), commandArg: { id: 'x' },
-  });
+  const text = buildCard({ ...snippet, predictions: result.predictions, failures: result.failures, commandArg: { id: 'x' } });
   return { snippet, result, text };
 }
 
@@ -52,7 +49,7 @@ describe('hover content with the real engine', function () {
     assert.ok(engine.tasks().includes('line_count'));
   });
 
-  it('shows both predictions with confidence and latency, and no note for a tinypy program', async () => {
+  it('shows both predictions with their confidence for a tinypy program', async () => {
     const state = new HoverState();
     const { snippet, result, text } = await card(engine, state, 2);
     assert.equal(snippet.text, 'q = 3\nfor q in range(6, 12, 3) :\n\tprint(q)');
@@ -62,20 +59,21 @@ describe('hover content with the real engine', function () {
       assert.ok(p.probability >= 0 && p.probability <= 1, `probability ${p.probability}`);
       assert.ok(p.ms >= 0);
     }
-    assert.match(text, /\*\*Predicted output\*\* · confidence (\d+)% · \d+ ms/);
-    assert.match(text, /\*\*Executed lines:\*\* .* · confidence (\d+)% · \d+ ms/);
+    assert.match(text, /\*\*Predicted output\*\* · confidence (\d+)%/);
+    assert.match(text, /\*\*Executed lines:\*\* .* · confidence (\d+)%/);
     for (const m of text.matchAll(/confidence (\d+)%/g)) assert.ok(Number(m[1]) >= 0 && Number(m[1]) <= 100);
-    assert.ok(!text.includes('Outside the model'), text);
     assert.match(text, /command:tinyfim\.runAndCompare\?/);
     assert.match(text, /command:tinyfim\.copyPrediction\?/);
   });
 
-  it('notes the constructs outside tinypy for other code', async () => {
-    const { snippet, text } = await card(engine, new HoverState(), 7);
-    assert.equal(snippet.source, 'definition');
-    assert.match(text, /Outside the model's training programs \(tinypy\): function definitions, calls other than print\/range, attribute access/);
-    const group = await card(engine, new HoverState(), 9);
-    assert.match(group.text, /strings/);
+  it('predicts nothing for other code, and names its constructs when it is selected', () => {
+    assert.equal(hoverTarget(DOC, { line: 6, character: 1 }, { maxLines: 40 }), undefined);
+    assert.equal(hoverTarget(DOC, { line: 9, character: 1 }, { maxLines: 40 }), undefined);
+    const selection = { start: { line: 6, character: 0 }, end: { line: 8, character: 0 } };
+    const target = hoverTarget(DOC, { line: 6, character: 2 }, { maxLines: 40, selection });
+    assert.equal(target?.kind, 'outside');
+    assert.deepEqual(target?.kind === 'outside' ? target.constructs : [],
+      ['function definitions', 'calls other than print/range', 'attribute access']);
   });
 
   it('caches by model, task and snippet: the second hover asks the engine nothing', async () => {
@@ -128,7 +126,7 @@ describe('hover content with the real engine', function () {
     const run = await runSnippet(snippet.text, { pythonPath: 'python3', tracerPath: TRACER, timeoutSeconds: 5 });
     assert.equal(run.output, '6\n9\n');
     assert.equal(run.lineCount, 6);
-    const text = buildCard({ ...snippet, predictions: result.predictions, failures: [], outside: [], run });
+    const text = buildCard({ ...snippet, predictions: result.predictions, failures: [], run });
     assert.match(text, /\*\*Actual output\*\* [✓✗]\n\n```text\n6\n9\n```/);
     assert.match(text, /— actual `6` [✓✗]/);
   });
