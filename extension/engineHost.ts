@@ -42,6 +42,8 @@ export class EngineHost implements vscode.Disposable {
         void this.getEngine(); // load now, so errors show up while the user is looking at the setting
       }
     }));
+    // Trusting the folder makes its own tinyfim.model.path count (restrictedConfigurations in package.json).
+    this.disposables.push(vscode.workspace.onDidGrantWorkspaceTrust(() => this.configure()));
     this.configure();
     // Load in the background shortly after activation, so the first completion does not wait for it.
     const timer = setTimeout(() => void this.getEngine(), 500);

@@ -69,7 +69,7 @@ done
 [ -d media ] && link media "$stage/media"
 if [ "$have_model" = 1 ]; then
   mkdir -p "$stage/models/default"
-  for f in model.onnx model.json tokenizer.json MODEL_CARD.md; do
+  for f in model.onnx model.json tokenizer.json MODEL_CARD.md calibration.json; do
     if [ -f "$model/$f" ]; then link "$model/$f" "$stage/models/default/$f"; fi
   done
 fi
@@ -90,8 +90,9 @@ for t in "${targets[@]}"; do
     || { echo "error: .vscodeignore has no onnxruntime-node/bin/napi-v6/linux/x64/ line to retarget" >&2; exit 1; }
   vsix=$root/$out/tinyfim-$t-$version.vsix
   echo "==> vsce package --target $t" >&2
-  (cd "$stage" && "$root/node_modules/.bin/vsce" package --target "$t" --out "$vsix" \
-    --allow-missing-repository --skip-license >&2)
+  # No bypass flags: vsce checks the repository, licence, icon and activation, and any warning fails the build.
+  (cd "$stage" && "$root/node_modules/.bin/vsce" package --target "$t" --out "$vsix" 2>&1) | tee "$stage/vsce.log" >&2
+  if grep -q 'WARNING' "$stage/vsce.log"; then echo "error: vsce warned (above); fix the manifest" >&2; exit 1; fi
   # Check what users get: the bundle, the runtime and only this platform's native binaries.
   listing=$(unzip -Z1 "$vsix")
   for need in extension/dist/extension.js extension/dist/linetrace.py extension/node_modules/onnxruntime-node/dist/index.js \

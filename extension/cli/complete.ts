@@ -18,14 +18,25 @@ export function offsetOf(text: string, line: number, column: number): number {
   return off + column - 1;
 }
 
+/** The lines around the cursor with the completion put in, marked ⟦…⟧, numbered like the editor. */
+export function inContext(text: string, offset: number, completion: string, before = 3, after = 2): string {
+  const merged = `${text.slice(0, offset)}⟦${completion}⟧${text.slice(offset)}`.split('\n');
+  const first = text.slice(0, offset).split('\n').length - 1;
+  const last = first + completion.split('\n').length - 1;
+  const from = Math.max(0, first - before);
+  const to = Math.min(merged.length - 1, last + after);
+  const width = String(to + 1).length;
+  return merged.slice(from, to + 1).map((line, i) => `${String(from + i + 1).padStart(width)} | ${line}`).join('\n');
+}
+
 export const completeVerb: Verb = {
   description: 'Complete the code at a position of a file (line and column are 1-based).',
-  usage: '--model DIR --file F --line L --column C [--json] [--mode psm|spm] [--lines auto|single|multi] [--max-new-tokens N] [--budget-ms N] [--threads N] [--raw]',
+  usage: '--model DIR --file F --line L --column C [--json | --show] [--mode psm|spm] [--lines auto|single|multi] [--max-new-tokens N] [--budget-ms N] [--threads N] [--raw]',
   async run(argv) {
     const a = parse(argv, {
       model: { type: 'string' }, file: { type: 'string' }, line: { type: 'string' }, column: { type: 'string' },
       json: { type: 'boolean' }, mode: { type: 'string' }, lines: { type: 'string' }, 'max-new-tokens': { type: 'string' },
-      'budget-ms': { type: 'string' }, threads: { type: 'string' }, raw: { type: 'boolean' },
+      'budget-ms': { type: 'string' }, threads: { type: 'string' }, raw: { type: 'boolean' }, show: { type: 'boolean' },
     });
     const file = required(a.file, '--file');
     const text = readText(file);
@@ -48,6 +59,9 @@ export const completeVerb: Verb = {
       if (a.json) {
         printJson({ completion, ms: Math.round(r.ms * 10) / 10, tokens: r.tokens, stop_reason: r.stopReason, raw: r.text,
           prompt_tokens: r.promptTokens, mode: r.mode, single_line: singleLine });
+      } else if (a.show) {
+        process.stdout.write(`${inContext(text, off, completion)}\n`);
+        process.stderr.write(`[${r.ms.toFixed(1)} ms; ⟦…⟧ is the model's suggestion, as the editor would show it in grey]\n`);
       } else {
         process.stdout.write(completion + '\n');
         process.stderr.write(`[${r.tokens} tokens, ${r.ms.toFixed(1)} ms, stop: ${r.stopReason}, ${r.mode}, prompt ${r.promptTokens} tokens]\n`);

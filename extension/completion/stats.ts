@@ -8,6 +8,9 @@ export interface StatsData {
   shown: number;
   accepted: number;
   acceptedChars: number;
+  /** Accept next word / next line (the rest of the suggestion may still be accepted or dismissed later). */
+  partial: number;
+  partialChars: number;
   cacheHits: number;
   modelCalls: number;
   empty: number;
@@ -15,6 +18,22 @@ export interface StatsData {
 }
 
 const KEY = 'tinyfim.stats.v1';
+
+const emptyData = (now: Date): StatsData => ({
+  shown: 0, accepted: 0, acceptedChars: 0, partial: 0, partialChars: 0, cacheHits: 0, modelCalls: 0, empty: 0,
+  since: now.toISOString(),
+});
+
+/**
+ * The characters of `inserted` that came from the suggestion `shown` by a partial accept: the inserted text must
+ * be the start of what is left of the suggestion after `taken` characters were already accepted from it.
+ * 0 when it is not (the edit came from another provider, or from typing).
+ */
+export function partialChars(shown: string, taken: number, inserted: string): number {
+  if (inserted === '' || taken < 0) return 0;
+  return shown.startsWith(inserted, taken) ? inserted.length : 0;
+}
+
 const LATENCIES = 200;
 
 export class Stats {
@@ -25,7 +44,7 @@ export class Stats {
 
   constructor(private readonly store?: StatsStore, now = new Date()) {
     const saved = store?.get<Partial<StatsData>>(KEY);
-    this.data = { shown: 0, accepted: 0, acceptedChars: 0, cacheHits: 0, modelCalls: 0, empty: 0, since: now.toISOString(), ...saved };
+    this.data = { ...emptyData(now), ...saved };
   }
 
   shown(): void { this.data.shown++; this.touch(); }
@@ -42,6 +61,12 @@ export class Stats {
   accepted(chars: number): void {
     this.data.accepted++;
     this.data.acceptedChars += chars;
+    this.touch(true);
+  }
+
+  partiallyAccepted(chars: number): void {
+    this.data.partial++;
+    this.data.partialChars += chars;
     this.touch(true);
   }
 
@@ -62,6 +87,7 @@ export class Stats {
     const ms = (v: number | undefined) => (v === undefined ? 'n/a' : `${Math.round(v)} ms`);
     return [
       `Suggestions shown: ${d.shown}, accepted: ${d.accepted}${rate === undefined ? '' : ` (${(rate * 100).toFixed(1)}%)`}, ${d.acceptedChars} characters accepted`,
+      `Partly accepted (next word / next line): ${d.partial}, ${d.partialChars} characters`,
       `Model calls: ${d.modelCalls}, typing-through cache hits: ${d.cacheHits}, empty results: ${d.empty}`,
       `Latency of recent model calls: p50 ${ms(this.latency(50))}, p95 ${ms(this.latency(95))}`,
       `Counting since ${d.since.slice(0, 10)}. These numbers stay on this machine.`,
@@ -69,7 +95,7 @@ export class Stats {
   }
 
   async reset(now = new Date()): Promise<void> {
-    this.data = { shown: 0, accepted: 0, acceptedChars: 0, cacheHits: 0, modelCalls: 0, empty: 0, since: now.toISOString() };
+    this.data = emptyData(now);
     this.latencies.length = 0;
     await this.flush();
   }

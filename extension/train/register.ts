@@ -39,7 +39,10 @@ async function findTrainer(): Promise<string | undefined> {
     'TinyFIM: training needs the TinyFIM trainer (a checkout of the TinyFIM repository, set up with scripts/setup.sh).',
     locate);
   if (pick !== locate) return undefined;
-  const chosen = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use This Checkout' });
+  const chosen = await vscode.window.showOpenDialog({
+    canSelectFolders: true, canSelectFiles: false, openLabel: 'Use This Checkout',
+    title: 'TinyFIM: locate the TinyFIM checkout (the folder that holds trainer/ and scripts/)',
+  });
   const dir = chosen?.[0]?.fsPath;
   if (!dir) return undefined;
   if (!isTrainerRoot(dir)) {
@@ -51,6 +54,14 @@ async function findTrainer(): Promise<string | undefined> {
 }
 
 async function trainOnWorkspace(context: vscode.ExtensionContext, log: Logger, running: Set<TrainerTerminal>): Promise<void> {
+  if (!vscode.workspace.isTrusted) {
+    // Training runs Python (the trainer) over this folder: not in a folder the user has not trusted.
+    const manage = 'Manage Workspace Trust';
+    const pick = await vscode.window.showWarningMessage(
+      'TinyFIM: training runs the trainer on this folder, so it is off in Restricted Mode. Trust the folder to train on it.', manage);
+    if (pick === manage) await vscode.commands.executeCommand('workbench.trust.manage');
+    return;
+  }
   const folder = await pickFolder();
   if (!folder) {
     void vscode.window.showWarningMessage('TinyFIM: open a folder with Python code first; the model learns from its files.');
