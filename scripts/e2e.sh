@@ -51,7 +51,7 @@ vsix=$(ls -t build/e2e/tinyfim-"$target"-*.vsix | head -n 1)
 
 E2E_CODE_SERVER=$cs E2E_NODE_BIN=$node_bin E2E_VSIX=$root/$vsix E2E_RUN_DIR=$run_dir/run \
   E2E_ARTEFACTS=$root/test-results/e2e \
-  timeout -k 10 900 node_modules/.bin/mocha --no-config --reporter spec --timeout 240000 --exit 'test/e2e/*.e2e.mjs'
+  timeout -k 10 1200 node_modules/.bin/mocha --no-config --sort --reporter spec --timeout 240000 --exit 'test/e2e/*.e2e.mjs'
 rc=$?
 echo "e2e: $(( $(date +%s) - start ))s in all; screenshots and logs in test-results/e2e/"
 exit $rc

@@ -80,7 +80,8 @@ export function freePort() {
 
 /** One run: folders, processes and their logs under runDir. */
 export class Session {
-  /** @param {{runDir: string, artefacts: string, codeServer: string, nodeBin: string, vsix: string, workspaceFixture: string, settings?: object}} opts */
+  /** `trust`: leave Workspace Trust on (the folder opens untrusted); `baseSettings: false`: only `settings`, not BASE_SETTINGS.
+   * @param {{runDir: string, artefacts: string, codeServer: string, nodeBin: string, vsix: string, workspaceFixture: string, settings?: object, trust?: boolean, baseSettings?: boolean}} opts */
   constructor(opts) {
     this.opts = opts;
     this.runDir = opts.runDir;
@@ -115,7 +116,7 @@ export class Session {
   }
 
   writeSettings(extra) {
-    writeFileSync(this.settingsFile, JSON.stringify({ ...BASE_SETTINGS, ...extra }, null, 2));
+    writeFileSync(this.settingsFile, JSON.stringify({ ...(this.opts.baseSettings === false ? {} : BASE_SETTINGS), ...extra }, null, 2));
   }
 
   track(child, name) {
@@ -141,7 +142,7 @@ export class Session {
     const port = await freePort();
     const log = createWriteStream(path.join(this.logDir, 'code-server.log'));
     const child = spawn(this.opts.codeServer, ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry',
-      '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened',
+      '--disable-update-check', ...(this.opts.trust ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override', '--ignore-last-opened',
       '--user-data-dir', this.userDataDir, '--extensions-dir', this.extensionsDir, this.workspace],
     { env: this.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     this.track(child, 'code-server');

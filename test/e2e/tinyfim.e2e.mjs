@@ -173,13 +173,21 @@ describe('TinyFIM in a real VS Code (code-server + Chromium)', function () {
     await editor.openFile('hover.py');
     const line = page.locator('.editor-instance .view-line', { hasText: 'print(total)' });
     await line.click(); // the cursor inside the snippet: after the run the hover reopens with the results
-    await line.locator('span span').first().hover();
+    // The card answers on the group's first line (shown above it, it leaves the snippet in view).
+    await page.locator('.editor-instance .view-line', { hasText: 'total = 0' }).locator('span span').first().hover();
     const hover = page.locator('.monaco-hover', { hasText: 'Predicted output' });
     await hover.first().waitFor({ timeout: 30_000 });
     const card = await hover.first().innerText();
     assert.match(card, /TinyFIM trace prediction/);
     assert.match(card, /Predicted output/);
     assert.match(card, /Executed lines:/);
+    // Calibrated confidence (models/default ships calibration.json), or "not sure" instead of a guess.
+    assert.match(card, /confidence \d+%/);
+    assert.ok(!/not calibrated/.test(card), card);
+    // With room above the snippet, the card sits above its first line and covers none of it.
+    const cardBox = await hover.first().boundingBox();
+    const firstBox = await page.locator('.editor-instance .view-line', { hasText: 'total = 0' }).boundingBox();
+    assert.ok(cardBox && firstBox && cardBox.y + cardBox.height <= firstBox.y + 1, `card ${JSON.stringify(cardBox)} above ${JSON.stringify(firstBox)}`);
     await session.screenshot('hover-prediction');
     await hover.first().locator('a', { hasText: 'Run and compare' }).click();
     const compared = page.locator('.monaco-hover', { hasText: 'Actual output' });
@@ -190,6 +198,116 @@ describe('TinyFIM in a real VS Code (code-server + Chromium)', function () {
     assert.match(after, /actual \d+/);
     assert.match(after, /Ran with/);
     await session.screenshot('hover-run-and-compare');
+    // The hover shows the result: no notification as well.
+    assert.equal(await page.locator('.notifications-toasts .notification-toast', { hasText: 'TinyFIM' }).count(), 0);
+    await page.keyboard.press('Escape');
+  });
+
+  it('hovers: nothing on ordinary code, one line for a selection outside tinypy', async () => {
+    const page = editor.page;
+    await editor.openFile('completion.py');
+    await page.locator('.editor-instance .view-line', { hasText: 'def add' }).locator('span span').first().hover();
+    await page.waitForTimeout(2500);
+    assert.equal(await page.locator('.monaco-hover:visible', { hasText: 'TinyFIM' }).count(), 0, 'no TinyFIM hover on a function');
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('Shift+ArrowDown');
+    await page.keyboard.press('Shift+ArrowDown');
+    await page.locator('.editor-instance .view-line', { hasText: 'def add' }).locator('span span').first().hover();
+    const note = page.locator('.monaco-hover:visible', { hasText: 'no trace prediction' }).first();
+    await note.waitFor({ timeout: 30_000 });
+    assert.match(await note.innerText(), /the selection uses function definitions/);
+    assert.doesNotMatch(await note.innerText(), /Predicted output|confidence/);
+    await session.screenshot('hover-outside-tinypy');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('ArrowRight');
+  });
+
+  it('status bar menu: snooze and resume, disable and enable for this language; Alt+\\ says why it found nothing', async () => {
+    const page = editor.page;
+    const status = page.locator('.statusbar-item', { hasText: 'TinyFIM' }).first();
+    const menu = async (item) => {
+      await page.keyboard.press('Escape');
+      await status.click();
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: item }).first().waitFor({ timeout: 15_000 });
+      return page.locator('.quick-input-list .monaco-list-row', { hasText: item }).first();
+    };
+    await ghostAtFreshLine();
+    await (await menu('Snooze for 5 minutes')).waitFor();
+    assert.ok(await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Disable for python' }).count() > 0);
+    await session.screenshot('status-menu');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Snooze for 5 minutes' }).first().click();
+    await page.locator('.statusbar-item', { hasText: /TinyFIM \d+ min/ }).first().waitFor({ timeout: 10_000 });
+    await freshLine();
+    assert.equal(await typeAndWait(String(working), 5000), '', 'no automatic ghost text while snoozed');
+    await page.keyboard.press('Alt+Backslash');
+    assert.ok((await editor.waitForGhost(GHOST_WAIT_MS)).trim(), 'Alt+\\ still asks while snoozed');
+    await session.screenshot('snoozed');
+    await (await menu('Resume completions now')).click();
+    await page.locator('.statusbar-item', { hasText: /TinyFIM \d+ min/ }).first().waitFor({ state: 'detached', timeout: 10_000 });
+
+    await (await menu('Disable for python')).click();
+    await waitFor('python off in settings.json', () => JSON.stringify(settingsNow()['tinyfim.completions.languages']) === '[]', 15_000);
+    await freshLine();
+    await page.keyboard.press('Alt+Backslash');
+    const why = page.locator('.notifications-toasts .notification-toast', { hasText: 'completions are on for no language' });
+    await why.first().waitFor({ timeout: 15_000 });
+    await session.screenshot('alt-backslash-language-off');
+    await editor.clickNotificationButton('completions are on for no language', 'Enable for python');
+    await waitFor('python on again', () => (settingsNow()['tinyfim.completions.languages'] ?? []).includes('python'), 15_000);
+
+    writeFileSync(file('my_secrets.py'), 'API_TOKEN = 1\n');
+    await editor.openFile('my_secrets.py');
+    await page.keyboard.press('Control+End');
+    await page.keyboard.press('Alt+Backslash');
+    const excluded = page.locator('.notifications-toasts .notification-toast', { hasText: 'tinyfim.completions.exclude' });
+    await excluded.first().waitFor({ timeout: 15_000 });
+    assert.match(await excluded.first().innerText(), /matches\s+`?\*secret\*`?/);
+    assert.equal(await editor.ghostText(), '');
+    await session.screenshot('alt-backslash-excluded-file');
+  });
+
+  it('accept next word counts as a partial accept; the status bar says "cached"; statistics default to Close', async () => {
+    const page = editor.page;
+    const { ghost } = await ghostAtFreshLine();
+    await page.keyboard.press('Control+ArrowRight');
+    await waitFor('part of the suggestion inserted', async () => (await editor.ghostText()) !== ghost, 10_000);
+    await session.screenshot('accepted-next-word');
+    // Typing on through what is left is served by the typing-through cache, not the model: no latency claimed.
+    const rest = await editor.ghostText();
+    if (rest.trim()) {
+      await page.keyboard.type(rest[0]);
+      await page.locator('.statusbar-item', { hasText: 'TinyFIM cached' }).first().waitFor({ timeout: 10_000 });
+      await session.screenshot('status-bar-cached');
+    }
+    await page.keyboard.press('Escape');
+    await editor.runCommand('TinyFIM: Show Statistics');
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: 15_000 });
+    assert.match(await dialog.innerText(), /Partly accepted \(next word \/ next line\): [1-9]\d*, \d+ characters/);
+    const focused = await page.evaluate(() => document.activeElement?.textContent ?? '');
+    assert.equal(focused.trim(), 'Close', 'the default button is the harmless one');
+    await session.screenshot('statistics-dialog');
+    await page.keyboard.press('Enter');
+    await dialog.waitFor({ state: 'detached', timeout: 10_000 });
+  });
+
+  it('the extension page shows the icon, categories and repository; the trainer-folder dialog has a title', async () => {
+    const page = editor.page;
+    await editor.runCommand('Extensions: Show Installed Extensions');
+    await page.locator('.extensions-viewlet .monaco-list-row', { hasText: 'TinyFIM' }).first().click();
+    const details = page.locator('.extension-editor').first();
+    await details.waitFor({ timeout: 30_000 });
+    await waitFor('the icon to load', () => details.locator('.header img.icon').first()
+      .evaluate((img) => /** @type {HTMLImageElement} */ (img).naturalWidth > 0), 20_000);
+    await details.getByText('Machine Learning').first().waitFor({ timeout: 20_000 });
+    await session.screenshot('extension-page');
+    await editor.closeActiveEditor();
+
+    await editor.runCommand('TinyFIM: Train a Model on This Workspace');
+    await editor.clickNotificationButton('training needs the TinyFIM trainer', 'Locate TinyFIM Checkout');
+    const title = page.locator('.quick-input-widget .quick-input-title');
+    await title.filter({ hasText: 'locate the TinyFIM checkout' }).first().waitFor({ timeout: 20_000 });
+    await session.screenshot('trainer-folder-dialog');
     await page.keyboard.press('Escape');
   });
 
