@@ -16,15 +16,14 @@ export ONNXRUNTIME_NODE_INSTALL=skip
 
 run_dir=$(mktemp -d "${TMPDIR:-/tmp}/tinyfim-e2e.XXXXXX")
 cleanup() {
-  # Kill whatever the test run started and left behind (each is its own process group, listed by pid).
-  if [ -f "$run_dir/pids" ]; then
-    while read -r pid _name; do
-      kill -TERM -- "-$pid" 2>/dev/null || true
-    done < "$run_dir/pids"
+  # Kill whatever the test runs started and left behind (each is its own process group, listed by pid in a
+  # `pids` file of each session's folder under run_dir).
+  local pids
+  pids=$(find "$run_dir" -name pids -type f -exec cat {} + 2>/dev/null | awk '{print $1}')
+  if [ -n "$pids" ]; then
+    for pid in $pids; do kill -TERM -- "-$pid" 2>/dev/null || true; done
     sleep 1
-    while read -r pid _name; do
-      kill -KILL -- "-$pid" 2>/dev/null || true
-    done < "$run_dir/pids"
+    for pid in $pids; do kill -KILL -- "-$pid" 2>/dev/null || true; done
   fi
   rm -rf "$run_dir"
 }
