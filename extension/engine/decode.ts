@@ -2,6 +2,9 @@
 // token and wall-clock limits, and a stop check between steps (cancel / supersede).
 // A KvCache keeps the last sequence's keys/values; a new prompt reuses its longest common token prefix,
 // so typing one more character costs feeding the changed tail (usually one or two tokens), not a prefill.
+// With token healing (heal.ts) the first generated tokens are constrained to re-write the bytes taken back from
+// the prompt, and the text returned is what comes after them.
+import { maskLogits, type VocabIndex } from './heal';
 import { truncatePast, selectRows, type OnnxModel, type Past } from './model';
 import type { Tokenizer } from './tokenizer';
 
@@ -27,16 +30,31 @@ export interface DecodeOptions {
   /** Called between steps; a non-null reason stops decoding with it. */
   interrupt: () => StopReason | null;
   strategy: Strategy;
+  /** Token healing: `removed` (binary string, heal.ts) was taken back from the prompt's end and must be re-written
+   *  first; the text is what follows it. */
+  heal?: { index: VocabIndex; removed: string };
+  /** Beam search: how many finished hypotheses to return (best first, distinct texts). */
+  candidates?: number;
 }
 
-export interface DecodeResult {
+export interface Hypothesis {
   ids: number[];
   text: string;
   stopReason: StopReason;
-  prefillTokens: number;
-  reusedTokens: number;
   /** Sum of log-probabilities of the chosen tokens (the stop token included when the model chose it). */
   logProb: number;
+  /** Log-probabilities of the tokens that write the text (not those that only re-write healed bytes), the stop token
+   *  included when the model chose it: what the confidence (mean, min) is computed from. */
+  tokenLogProbs: number[];
+  /** What hypotheses are ranked by: logProb / length^lengthPenalty (beam search; greedy: penalty 1). */
+  score: number;
+}
+
+export interface DecodeResult extends Hypothesis {
+  prefillTokens: number;
+  reusedTokens: number;
+  /** Beam search with `candidates`: the distinct finished hypotheses, best first (the first is this result). */
+  candidates?: Hypothesis[];
 }
 
 /** The keys/values of `ids`, plus the logits after the last of them. */
@@ -135,26 +153,46 @@ export function textStop(text: string, stopStrings: string[], singleLine: boolea
   return cut;
 }
 
+/** The logits a step chooses from: while healed bytes `rest` are left to re-write, only tokens that fit them. */
+function constrained(logits: Float32Array, heal: DecodeOptions['heal'], rest: string): Float32Array {
+  return heal && rest ? maskLogits(logits, 0, logits.length, heal.index.allowed(rest)) : logits;
+}
+
 export async function decode(model: OnnxModel, tok: Tokenizer, cache: KvCache, prompt: number[], o: DecodeOptions): Promise<DecodeResult> {
   const early = o.interrupt() ?? (performance.now() >= o.deadline ? 'deadline' : null);
-  if (early) return { ids: [], text: '', stopReason: early, prefillTokens: 0, reusedTokens: 0, logProb: 0 };
+  if (early) return { ids: [], text: '', stopReason: early, prefillTokens: 0, reusedTokens: 0, logProb: 0, tokenLogProbs: [], score: 0 };
   const { fed, reused } = await prefill(model, cache, prompt);
   const base = { prefillTokens: fed, reusedTokens: reused };
-  if (o.strategy.kind === 'beam' && o.strategy.beams > 1) return { ...base, ...(await beamSearch(model, tok, cache, o, o.strategy.beams, o.strategy.lengthPenalty ?? 1)) };
+  if ((o.strategy.kind === 'beam' && o.strategy.beams > 1) || (o.candidates ?? 1) > 1) {
+    const beams = Math.max(o.strategy.kind === 'beam' ? o.strategy.beams : 1, o.candidates ?? 1);
+    const lengthPenalty = o.strategy.kind === 'beam' ? o.strategy.lengthPenalty ?? 1 : 1;
+    const all = await beamSearch(model, tok, cache, o, beams, lengthPenalty);
+    return { ...base, ...all[0], candidates: o.candidates ? all.slice(0, o.candidates) : undefined };
+  }
 
   const rand = o.strategy.kind === 'top_p' ? rng(o.strategy.seed ?? 0) : null;
+  const healed = o.heal?.removed ?? '';
   const ids: number[] = [];
+  const tokenLogProbs: number[] = [];
+  let written = 0; // bytes of the generated tokens
   let logProb = 0;
   let stopReason: StopReason = 'max_tokens';
   let cut = -1;
   const ctx = model.manifest.architecture.context_length;
   for (;;) {
-    const logits = cache.logits!;
+    const logits = constrained(cache.logits!, o.heal, healed.slice(written));
     const t = rand && o.strategy.kind === 'top_p' ? sampleTopP(logits, o.strategy.p, o.strategy.temperature ?? 1, rand) : argmax(logits);
-    logProb += logSoftmaxAt(logits, 0, logits.length, t);
-    if (o.stopIds.has(t) || (o.stopIds.size > 0 && tok.isSpecial(t))) { stopReason = 'eos'; break; } // any special ends it (unless no stops at all: raw parity runs)
+    const lp = logSoftmaxAt(logits, 0, logits.length, t);
+    logProb += lp;
+    if (o.stopIds.has(t) || (o.stopIds.size > 0 && tok.isSpecial(t))) { // any special ends it (unless no stops at all: raw parity runs)
+      tokenLogProbs.push(lp);
+      stopReason = 'eos';
+      break;
+    }
     ids.push(t);
-    const text = tok.decodeStable(ids);
+    written += tok.tokenBytes(t).length;
+    if (written > healed.length) tokenLogProbs.push(lp);
+    const text = tok.decodeStable(ids, healed.length);
     cut = textStop(text, o.stopStrings, o.singleLine);
     if (cut !== -1 || o.isFinal?.(text)) { stopReason = 'stop'; break; }
     if (ids.length >= o.maxNewTokens || cache.ids.length + 1 > ctx) { stopReason = 'max_tokens'; break; }
@@ -165,37 +203,52 @@ export async function decode(model: OnnxModel, tok: Tokenizer, cache: KvCache, p
     cache.past = present;
     cache.logits = next;
   }
-  const full = tok.decodeStable(ids);
-  return { ...base, ids, text: cut === -1 ? full : full.slice(0, cut), stopReason, logProb };
+  const full = tok.decodeStable(ids, healed.length);
+  return { ...base, ids, text: cut === -1 ? full : full.slice(0, cut), stopReason, logProb, tokenLogProbs, score: logProb / Math.max(1, ids.length) };
 }
 
-interface Beam { ids: number[]; score: number; done: boolean; reason: StopReason; cut: number }
+/** Indices of the k largest entries of `v`, largest first (one pass; k is small). */
+export function topK(v: Float32Array, k: number): number[] {
+  const idx: number[] = [];
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (idx.length === k && !(x > v[idx[k - 1]])) continue;
+    let j = idx.length < k ? idx.push(i) - 1 : k - 1;
+    while (j > 0 && v[idx[j - 1]] < x) { idx[j] = idx[j - 1]; j--; }
+    idx[j] = i;
+  }
+  return idx;
+}
 
-/** Batched beam search over the cache's prompt state (the cache itself keeps the prompt, not a beam). */
+interface Beam { ids: number[]; score: number; reason: StopReason; cut: number; written: number; lps: number[] }
+
+/** Batched beam search over the cache's prompt state (the cache itself keeps the prompt, not a beam). Returns the
+ *  finished hypotheses (or the live ones when none finished) with distinct texts, best first. */
 async function beamSearch(model: OnnxModel, tok: Tokenizer, cache: KvCache, o: DecodeOptions, width: number, lengthPenalty: number):
-Promise<Omit<DecodeResult, 'prefillTokens' | 'reusedTokens'>> {
+Promise<Hypothesis[]> {
   const V = cache.logits!.length;
   const pastLen0 = cache.ids.length;
-  let alive: Beam[] = [{ ids: [], score: 0, done: false, reason: 'max_tokens', cut: -1 }];
+  const healed = o.heal?.removed ?? '';
+  let alive: Beam[] = [{ ids: [], score: 0, reason: 'max_tokens', cut: -1, written: 0, lps: [] }];
   let logits = cache.logits!;
   let past = cache.past!;
   const finished: Beam[] = [];
   const norm = (b: Beam): number => b.score / Math.pow(Math.max(1, b.ids.length), lengthPenalty);
   let reason: StopReason | null = null;
   for (let step = 0; ; step++) {
-    const cands: { from: number; tok: number; score: number }[] = [];
+    const cands: { from: number; tok: number; lp: number; score: number }[] = [];
     alive.forEach((b, bi) => {
-      const off = bi * V;
-      // top `width` tokens of this beam
-      const lp = new Float32Array(V);
+      const rest = healed.slice(b.written);
+      const row = o.heal && rest ? maskLogits(logits, bi, V, o.heal.index.allowed(rest)) : logits.subarray(bi * V, (bi + 1) * V);
       let max = -Infinity;
-      for (let i = 0; i < V; i++) if (logits[off + i] > max) max = logits[off + i];
+      for (let i = 0; i < V; i++) if (row[i] > max) max = row[i];
       let sum = 0;
-      for (let i = 0; i < V; i++) sum += Math.exp(logits[off + i] - max);
+      for (let i = 0; i < V; i++) sum += Math.exp(row[i] - max);
       const lse = max + Math.log(sum);
-      for (let i = 0; i < V; i++) lp[i] = logits[off + i] - lse;
-      const idx = Array.from(lp.keys()).sort((x, y) => lp[y] - lp[x]).slice(0, width);
-      for (const t of idx) cands.push({ from: bi, tok: t, score: b.score + lp[t] });
+      for (const t of topK(row, width)) {
+        const lp = row[t] - lse;
+        if (Number.isFinite(lp)) cands.push({ from: bi, tok: t, lp, score: b.score + lp });
+      }
     });
     cands.sort((x, y) => y.score - x.score);
     const next: Beam[] = [];
@@ -204,18 +257,21 @@ Promise<Omit<DecodeResult, 'prefillTokens' | 'reusedTokens'>> {
       if (next.length >= width) break;
       const parent = alive[c.from];
       if (o.stopIds.has(c.tok) || tok.isSpecial(c.tok)) {
-        finished.push({ ids: parent.ids, score: c.score, done: true, reason: 'eos', cut: -1 });
+        finished.push({ ...parent, score: c.score, reason: 'eos', lps: [...parent.lps, c.lp] });
         continue;
       }
       const ids = [...parent.ids, c.tok];
-      const text = tok.decodeStable(ids);
+      const written = parent.written + tok.tokenBytes(c.tok).length;
+      const lps = written > healed.length ? [...parent.lps, c.lp] : parent.lps;
+      const text = tok.decodeStable(ids, healed.length);
       const cut = textStop(text, o.stopStrings, o.singleLine);
-      if (cut !== -1 || o.isFinal?.(text)) { finished.push({ ids, score: c.score, done: true, reason: 'stop', cut }); continue; }
+      const beam: Beam = { ids, score: c.score, reason: 'max_tokens', cut: -1, written, lps };
+      if (cut !== -1 || o.isFinal?.(text)) { finished.push({ ...beam, reason: 'stop', cut }); continue; }
       if (ids.length >= o.maxNewTokens || pastLen0 + step + 1 >= model.manifest.architecture.context_length) {
-        finished.push({ ids, score: c.score, done: true, reason: 'max_tokens', cut: -1 });
+        finished.push(beam);
         continue;
       }
-      next.push({ ids, score: c.score, done: false, reason: 'max_tokens', cut: -1 });
+      next.push(beam);
       rows.push(c.from);
     }
     alive = next;
@@ -227,8 +283,15 @@ Promise<Omit<DecodeResult, 'prefillTokens' | 'reusedTokens'>> {
     logits = out.logits;
     past = out.present;
   }
-  const pool = finished.length ? finished : alive;
-  const best = pool.reduce((a, b) => (norm(b) > norm(a) ? b : a));
-  const full = tok.decodeStable(best.ids);
-  return { ids: best.ids, text: best.cut === -1 ? full : full.slice(0, best.cut), stopReason: reason ?? best.reason, logProb: best.score };
+  const pool = (finished.length ? finished : alive).sort((a, b) => norm(b) - norm(a));
+  const out: Hypothesis[] = [];
+  const seen = new Set<string>();
+  for (const b of pool) {
+    const full = tok.decodeStable(b.ids, healed.length);
+    const text = b.cut === -1 ? full : full.slice(0, b.cut);
+    if (seen.has(text)) continue;
+    seen.add(text);
+    out.push({ ids: b.ids, text, stopReason: reason ?? b.reason, logProb: b.score, tokenLogProbs: b.lps, score: norm(b) });
+  }
+  return out;
 }

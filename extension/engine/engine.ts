@@ -1,6 +1,7 @@
 // The Engine: one loaded model, one inference at a time, newest completion request wins.
 // Completions and trace predictions keep separate KV caches so a hover never evicts the typing-through cache.
-import { decode, KvCache, type StopReason, type Strategy } from './decode';
+import { decode, KvCache, type Hypothesis, type StopReason, type Strategy } from './decode';
+import { VocabIndex } from './heal';
 import type { ModelManifest } from './manifest';
 import { loadModelFolder, type OnnxModel } from './model';
 import { buildFimPrompt, buildTracePrompt, type FimMode } from './prompts';
@@ -20,11 +21,25 @@ export interface CompletionRequest {
   isFinal?: (text: string) => boolean;
   /** Decoding strategy; greedy by default. */
   strategy?: Strategy;
+  /** Token healing (heal.ts): on unless false (the baseline in benchmarks). */
+  heal?: boolean;
+  /** Several answers: beam search returns up to this many distinct ones, best first (`candidates`). */
+  candidates?: number;
 }
 
-export interface CompletionResult {
+/** One answer with its confidence: the mean and the lowest log-probability of the tokens that write it (the end
+ *  token included when the model chose it); -Infinity when no token wrote anything. */
+export interface CompletionCandidate {
   text: string;
   tokens: number;
+  stopReason: StopReason;
+  meanLogProb: number;
+  minLogProb: number;
+  /** What candidates are ranked by (beam search's length-normalised log-probability). */
+  score: number;
+}
+
+export interface CompletionResult extends CompletionCandidate {
   ms: number;
   prefillTokens: number;
   reusedTokens: number;
@@ -32,6 +47,10 @@ export interface CompletionResult {
   /** Prompt length in tokens and the FIM mode used. */
   promptTokens: number;
   mode: FimMode;
+  /** The text token healing took back from the prompt and had the model re-write ('' when none). */
+  healed: string;
+  /** With `candidates`: the distinct answers, best first (the first is this result). */
+  candidates?: CompletionCandidate[];
 }
 
 export interface TraceResult {
@@ -48,6 +67,18 @@ export interface TraceResult {
 const DEFAULT_MAX_NEW = 48;
 const DEFAULT_TRACE_DEADLINE_MS = 5000;
 
+export function confidence(tokenLogProbs: readonly number[]): { meanLogProb: number; minLogProb: number } {
+  if (tokenLogProbs.length === 0) return { meanLogProb: -Infinity, minLogProb: -Infinity };
+  let sum = 0;
+  let min = Infinity;
+  for (const lp of tokenLogProbs) { sum += lp; min = Math.min(min, lp); }
+  return { meanLogProb: sum / tokenLogProbs.length, minLogProb: min };
+}
+
+function candidate(h: Hypothesis): CompletionCandidate {
+  return { text: h.text, tokens: h.ids.length, stopReason: h.stopReason, score: h.score, ...confidence(h.tokenLogProbs) };
+}
+
 function deadlineFrom(ms: number | undefined, t0: number, fallback: number): number {
   if (ms === undefined) return t0 + fallback;
   if (ms > 1e12) return t0 + (ms - Date.now()); // an absolute epoch deadline
@@ -62,10 +93,13 @@ export class Engine {
   private readonly traceCache = new KvCache();
   private disposed = false;
   readonly tokenizer: Tokenizer;
+  /** The vocabulary sorted by bytes, for token healing (built once per tokenizer). */
+  readonly vocab: VocabIndex;
   private readonly model: OnnxModel;
 
   private constructor(readonly dir: string, readonly manifest: ModelManifest, tokenizer: Tokenizer, model: OnnxModel) {
     this.tokenizer = tokenizer;
+    this.vocab = new VocabIndex(tokenizer);
     this.model = model;
   }
 
@@ -104,6 +138,7 @@ export class Engine {
     const mode = req.mode ?? this.manifest.prompts.fim.default_mode;
     const stub = (stopReason: StopReason): CompletionResult => ({
       text: '', tokens: 0, ms: performance.now() - t0, prefillTokens: 0, reusedTokens: 0, stopReason, promptTokens: 0, mode,
+      meanLogProb: -Infinity, minLogProb: -Infinity, score: -Infinity, healed: '',
     });
     this.dropPending?.(); // an older request still waiting for its turn ends now
     return new Promise<CompletionResult>((resolve, reject) => {
@@ -118,7 +153,8 @@ export class Engine {
         started = true;
         const maxNew = req.maxNewTokens ?? DEFAULT_MAX_NEW;
         const budget = this.manifest.architecture.context_length - maxNew;
-        const prompt = buildFimPrompt(this.manifest, this.tokenizer, req.prefix, req.suffix, { mode, budget });
+        const heal = req.heal === false ? undefined : this.vocab;
+        const prompt = buildFimPrompt(this.manifest, this.tokenizer, req.prefix, req.suffix, { mode, budget, heal });
         const stops = this.stopIds([...this.manifest.prompts.fim.stop, ...(req.stop ?? [])]);
         const r = await decode(this.model, this.tokenizer, this.fimCache, prompt.ids, {
           maxNewTokens: maxNew,
@@ -129,10 +165,14 @@ export class Engine {
           deadline: deadlineFrom(req.deadlineMs, t0, 10_000),
           interrupt: () => (seq !== this.completeSeq ? 'superseded' : req.signal?.aborted ? 'cancelled' : null),
           strategy: req.strategy ?? { kind: 'greedy' },
+          heal: heal && prompt.healed ? { index: heal, removed: prompt.healed } : undefined,
+          candidates: req.candidates,
         });
         resolve({
-          text: r.text, tokens: r.ids.length, ms: performance.now() - t0, prefillTokens: r.prefillTokens,
-          reusedTokens: r.reusedTokens, stopReason: r.stopReason, promptTokens: prompt.ids.length, mode,
+          ...candidate(r), ms: performance.now() - t0, prefillTokens: r.prefillTokens,
+          reusedTokens: r.reusedTokens, promptTokens: prompt.ids.length, mode,
+          healed: Buffer.from(prompt.healed, 'latin1').toString('utf8'),
+          candidates: r.candidates?.map(candidate),
         });
       }).catch(reject);
     });

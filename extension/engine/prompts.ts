@@ -1,6 +1,7 @@
 // Prompt building from the manifest's templates: FIM (PSM / SPM) and trace tasks.
 // Templates mix special tokens (`<|fim_prefix|>`), placeholders (`{prefix}`) and, rarely, literal text;
 // specials become their ids directly, user text is always encoded as ordinary text.
+import { healPrefix, type VocabIndex } from './heal';
 import type { ModelManifest } from './manifest';
 import type { Tokenizer } from './tokenizer';
 
@@ -95,6 +96,9 @@ export interface FimPrompt {
   /** The parts of prefix and suffix that made it into the prompt (after trimming). */
   prefix: string;
   suffix: string;
+  /** Token healing: the bytes (binary string, heal.ts) and number of tokens taken back from the prefix's end. */
+  healed: string;
+  healedTokens: number;
 }
 
 /**
@@ -103,7 +107,7 @@ export interface FimPrompt {
  */
 export function buildFimPrompt(
   manifest: ModelManifest, tok: Tokenizer, prefix: string, suffix: string,
-  opts: { mode?: FimMode; budget: number; prefixShare?: number },
+  opts: { mode?: FimMode; budget: number; prefixShare?: number; heal?: VocabIndex },
 ): FimPrompt {
   const mode = opts.mode ?? manifest.prompts.fim.default_mode;
   const parts = parseTemplate(manifest.prompts.fim[mode], tok);
@@ -118,7 +122,11 @@ export function buildFimPrompt(
     s = keepHead(suffix, sBudget, tok);
     p = keepTail(prefix, room - s.ids.length, tok);
   }
-  return { ids: render(parts, { prefix: p.ids, suffix: s.ids }, tok), mode, prefix: p.text, suffix: s.text };
+  const h = opts.heal ? healPrefix(p.ids, opts.heal) : { ids: p.ids, removed: '', tokens: 0 };
+  return {
+    ids: render(parts, { prefix: h.ids, suffix: s.ids }, tok), mode, prefix: p.text, suffix: s.text,
+    healed: h.removed, healedTokens: h.tokens,
+  };
 }
 
 /** Trace prompt for `task`; null when the program does not fit in `budget` tokens (never silently cut code). */

@@ -104,10 +104,17 @@ export class Tokenizer {
     return this.utf8.decode(this.bytes(ids));
   }
 
-  /** Like decode, but an incomplete UTF-8 sequence at the very end is left out (for text still growing). */
-  decodeStable(ids: readonly number[]): string {
+  /** Like decode, but an incomplete UTF-8 sequence at the very end is left out (for text still growing).
+   *  `skipBytes`: leave out that many leading bytes too (token healing re-writes bytes the prompt already has). */
+  decodeStable(ids: readonly number[], skipBytes = 0): string {
     const b = this.bytes(ids);
-    return this.utf8.decode(b.subarray(0, b.length - incompleteTail(b)));
+    if (skipBytes >= b.length) return '';
+    return this.utf8.decode(b.subarray(skipBytes, b.length - incompleteTail(b)));
+  }
+
+  /** The bytes of one token (empty for special tokens). */
+  tokenBytes(id: number): Uint8Array {
+    return this.idBytes[id] ?? new Uint8Array(0);
   }
 
   special(token: string): number {

@@ -24,7 +24,7 @@ export interface GoldenCase {
   expected: string | undefined;
 }
 
-const unescape = (s: string): string => s.replace(/→/g, '\t').replace(/·/g, ' ');
+export const unescape = (s: string): string => s.replace(/→/g, '\t').replace(/·/g, ' ');
 
 export function parseOptions(line: string): { options: ContextOptions; crlf: boolean } {
   const options: ContextOptions = { indent: { insertSpaces: true, tabSize: 4 } };
@@ -42,8 +42,9 @@ export function parseOptions(line: string): { options: ContextOptions; crlf: boo
   return { options, crlf };
 }
 
-export function parseGolden(file: string, content: string): GoldenCase[] {
-  const cases: GoldenCase[] = [];
+/** `=== name` blocks of `--- section` parts (trailing blank lines trimmed); `required` sections must be there. */
+export function parseSections(file: string, content: string, required: string[]): { name: string; sections: Record<string, string> }[] {
+  const out: { name: string; sections: Record<string, string> }[] = [];
   for (const block of content.split(/^=== /m).slice(1)) {
     const [header, ...rest] = block.split('\n');
     const sections: Record<string, string> = {};
@@ -55,19 +56,25 @@ export function parseGolden(file: string, content: string): GoldenCase[] {
       if (m) { flush(); current = m[1]; } else if (current) body.push(line);
     }
     flush();
-    for (const key of ['document', 'completion', 'expected']) {
+    for (const key of required) {
       if (!(key in sections)) throw new Error(`${file}: case '${header}' has no '--- ${key}' section`);
     }
+    out.push({ name: header.trim(), sections });
+  }
+  return out;
+}
+
+export function parseGolden(file: string, content: string): GoldenCase[] {
+  return parseSections(file, content, ['document', 'completion', 'expected']).map(({ name, sections }) => {
     const { options, crlf } = parseOptions(sections.options ?? '');
     const eol = (s: string) => (crlf ? s.replace(/\n/g, '\r\n') : s);
-    cases.push({
-      file, name: header.trim(), options, crlf,
+    return {
+      file, name, options, crlf,
       document: eol(unescape(sections.document)),
       completion: unescape(sections.completion),
       expected: sections.expected.trim() === '(dropped)' ? undefined : eol(unescape(sections.expected)),
-    });
-  }
-  return cases;
+    };
+  });
 }
 
 export function loadGolden(dir = GOLDEN_DIR): GoldenCase[] {
