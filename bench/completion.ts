@@ -1,17 +1,20 @@
 // The editor's full completion path (extension/completion/completer.ts: gating, context, typing-through cache,
-// prompt window, Engine.complete, post-processing), timed like bench/latency.ts: per sampled cursor position a
-// COLD request (engine KV cache and suggestion cache cleared), then the user types the file's next characters
-// one at a time. A keystroke that matches the ghost text is served by the typing-through cache.
-// Debounce is set to 0 (it is a deliberate wait, not work). The same positions are also run with early stopping
-// off (the baseline), interleaved, and the ratios printed. Run:
+// prompt window, Engine.complete with token healing, post-processing, confidence gate), timed like bench/latency.ts:
+// per sampled cursor position a COLD automatic request (engine KV cache and suggestion cache cleared; positions inside
+// a word, where the editor does not ask, are left out), then the user types the file's next characters one at a time.
+// A keystroke that matches the ghost text is served by the typing-through cache. Debounce is set to 0 (it is a
+// deliberate wait, not work). The same positions are also run with a baseline (healing off, or early stopping off),
+// interleaved, and the ratios printed; then a manual trigger (Alt+\: several candidates) at every position. Run:
 //   npx tsc -p tsconfig.json && node out/bench/completion.js --model DIR [--positions 20] [--typed 3] [--files F ...]
+//     [--baseline no-heal|no-early-stop]
 import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Completer, DEFAULT_SETTINGS, type Outcome } from '../extension/completion/completer';
+import { Completer, DEFAULT_SETTINGS, MANUAL_CANDIDATES, type Outcome } from '../extension/completion/completer';
 import { Engine } from '../extension/engine';
 import { percentile } from '../extension/engine/metrics';
 import { samplePositions } from './latency';
+import { runMain } from './main';
 
 function summary(ms: number[]): string {
   if (!ms.length) return 'n=0';
@@ -23,15 +26,15 @@ export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
     model: { type: 'string' }, positions: { type: 'string', default: '20' }, typed: { type: 'string', default: '3' },
     files: { type: 'string', multiple: true }, threads: { type: 'string', default: '1' }, seed: { type: 'string', default: '1' },
-    help: { type: 'boolean', short: 'h' },
+    baseline: { type: 'string', default: 'no-heal' }, help: { type: 'boolean', short: 'h' },
   } });
-  const usage = 'usage: node out/bench/completion.js --model DIR [--positions N] [--typed N] [--files F ...] [--threads N]\n'
-    + "The editor's full completion path, shipped (early stop) vs decoding to the token limit, same run.";
+  const usage = 'usage: node out/bench/completion.js --model DIR [--positions N] [--typed N] [--files F ...] [--threads N] [--baseline no-heal|no-early-stop]\n'
+    + "The editor's full completion path, shipped vs a baseline (token healing off, or decoding to the token limit), same run; then manual triggers.";
   if (values.help) {
     console.log(usage);
     return 0;
   }
-  if (!values.model) {
+  if (!values.model || !['no-heal', 'no-early-stop'].includes(values.baseline!)) {
     console.error(usage);
     return 2;
   }
@@ -40,11 +43,14 @@ export async function main(argv: string[]): Promise<number> {
   const files = values.files ?? readdirSync(samples).filter((f) => f.endsWith('.py')).sort().map((f) => path.join(samples, f));
   const engine = await Engine.load(path.resolve(values.model), { threads: Number(values.threads) });
   const settings = () => ({ ...DEFAULT_SETTINGS, debounceMs: 0 });
-  // The baseline, measured in the same run, interleaved per position (alternating which runs first): decoding
-  // to the token limit and letting post-processing cut (no early stop at a settled cut).
+  // The baseline, measured in the same run, interleaved per position (alternating which runs first): token healing
+  // off, or decoding to the token limit and letting post-processing cut (no early stop at a settled cut).
+  const baseline = values.baseline === 'no-heal'
+    ? { name: 'baseline: token healing off', completer: new Completer(async () => engine, settings, { request: { heal: false } }) }
+    : { name: 'baseline: decode to the token limit', completer: new Completer(async () => engine, settings, { earlyStop: false }) };
   const variants = [
-    { name: 'early stop at a settled cut (shipped)', completer: new Completer(async () => engine, settings) },
-    { name: 'baseline: decode to the token limit', completer: new Completer(async () => engine, settings, { earlyStop: false }) },
+    { name: 'shipped (healing, early stop at a settled cut, confidence gate)', completer: new Completer(async () => engine, settings) },
+    baseline,
   ].map((v) => ({ ...v, cold: [] as number[], typingModel: [] as number[], typingCache: [] as number[],
     modelOnly: [] as number[], overhead: [] as number[], shown: 0, asked: 0, texts: [] as (string | undefined)[] }));
   type Variant = typeof variants[number];
@@ -63,14 +69,24 @@ export async function main(argv: string[]): Promise<number> {
     }
     return { o, ms };
   };
+  const manual = { ms: [] as number[], shown: [] as number[] };
   try {
     for (const file of files) {
       const text = readFileSync(file, 'utf8');
       for (const [n, pos] of samplePositions(text, Number(values.positions), Number(values.seed)).entries()) {
+        // Alt+\ at this position: the shipped path with several candidates (beam search), cold.
+        const shipped = variants[0].completer;
+        await engine.clearCache();
+        shipped.cache.clear();
+        const t0 = performance.now();
+        const m = await shipped.complete({ docId: 'bench', text, offset: pos, languageId: 'python', indent: { insertSpaces: true, tabSize: 4 }, trigger: 'invoke' });
+        manual.ms.push(performance.now() - t0);
+        manual.shown.push(m.candidates?.length ?? 0);
         for (const v of n % 2 ? [...variants].reverse() : variants) { // alternate which goes first
           await engine.clearCache();
           v.completer.cache.clear();
-          v.cold.push((await ask(v, text, pos, 'invoke')).ms);
+          const cold = await ask(v, text, pos, 'automatic');
+          if (cold.o.skipped !== 'mid-word') v.cold.push(cold.ms);
           for (let k = 1; k <= Number(values.typed) && text[pos + k - 1] !== '\n'; k++) {
             const { o, ms } = await ask(v, text, pos + k, 'automatic');
             if (o.skipped === 'mid-word') continue; // the editor would not ask here either
@@ -95,15 +111,13 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`\nbaseline / shipped: cold p50 ${ratio(a.cold, b.cold, 50)}x, p95 ${ratio(a.cold, b.cold, 95)}x; ` +
       `typing p50 ${ratio(a.typingModel, b.typingModel, 50)}x, p95 ${ratio(a.typingModel, b.typingModel, 95)}x`);
     console.log(`same suggestion text in both: ${same} of ${a.texts.length} requests`);
+    const counts = [0, 1, 2, 3].map((k) => manual.shown.filter((x) => x === k).length);
+    console.log(`\nmanual trigger (Alt+\\, up to ${MANUAL_CANDIDATES} candidates), cold: ${summary(manual.ms)}`);
+    console.log(`candidates shown: ${counts.map((c, k) => `${k}: ${c}`).join(', ')} (positions)`);
     return 0;
   } finally {
     await engine.dispose();
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
-    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runMain(main);

@@ -1,6 +1,6 @@
 // The provider's decision logic without vscode: when to complete, the context, the typing-through cache, the
 // debounce, the engine call and post-processing. provider.ts only converts vscode types to and from this.
-import type { CompletionRequest, CompletionResult, ModelManifest } from '../engine';
+import type { CompletionCandidate, CompletionRequest, CompletionResult, ModelManifest } from '../engine';
 import type { Logger } from '../log';
 import { TypingCache } from './cache';
 import { buildContext, replaceRange, type CompletionContext, type IndentOptions, type Mode } from './context';
@@ -21,11 +21,27 @@ export interface CompleterSettings {
   debounceMs: number;
   maxFileSizeKB: number;
   maxLineLength: number;
+  /** Automatic suggestions whose confidence (confidenceOf) is below this are not shown; manual triggers always show
+   *  the best. 0 shows everything. */
+  minConfidence: number;
 }
+
+/** minConfidence: chosen on held-out lines (models/default/MODEL_CARD.md, "Confidence gate"; bench/gate.ts). */
+export const DEFAULT_MIN_CONFIDENCE = 0.2;
 
 export const DEFAULT_SETTINGS: CompleterSettings = {
   maxLines: 8, maxNewTokens: 48, timeBudgetMs: 400, debounceMs: 60, maxFileSizeKB: 1024, maxLineLength: 1000,
+  minConfidence: DEFAULT_MIN_CONFIDENCE,
 };
+
+/** A manual trigger offers up to this many distinct suggestions (Alt+] / Alt+[ cycle them). */
+export const MANUAL_CANDIDATES = 3;
+
+/** A suggestion's confidence in [0, 1]: the probability of its least likely token. On held-out lines it separates
+ *  right from wrong suggestions better than the mean (MODEL_CARD.md, "Confidence gate"). */
+export function confidenceOf(c: Pick<CompletionCandidate, 'minLogProb'>): number {
+  return Math.exp(c.minLogProb);
+}
 
 /** Single-line completions need few tokens (Copilot: p50 line length 19 characters). */
 export const SINGLE_LINE_MAX_TOKENS = 32;
@@ -50,13 +66,17 @@ export interface Completion {
   end: number;
   mode: Mode;
   source: 'model' | 'cache';
+  /** confidenceOf the model's answer (model suggestions only). */
+  confidence?: number;
 }
 
 export type SkipReason =
-  | 'file-too-large' | 'line-too-long' | 'mid-word' | 'cancelled' | 'no-engine' | 'empty' | 'error';
+  | 'file-too-large' | 'line-too-long' | 'mid-word' | 'cancelled' | 'no-engine' | 'empty' | 'low-confidence' | 'error';
 
 export interface Outcome {
   completion?: Completion;
+  /** Manual triggers: every distinct suggestion, best first (`completion` is the first). */
+  candidates?: Completion[];
   skipped?: SkipReason;
   /** Wall time of this request (ms), debounce included; modelMs: the engine call alone. */
   ms: number;
@@ -124,8 +144,8 @@ export class Completer {
       log?: Logger;
       stats?: Stats;
       now?: () => number;
-      /** Extra engine request fields (decoding strategy, FIM mode) for the CLI, benchmarks and tests. */
-      request?: Pick<CompletionRequest, 'strategy' | 'mode'>;
+      /** Extra engine request fields (decoding strategy, FIM mode, healing) for the CLI, benchmarks and tests. */
+      request?: Pick<CompletionRequest, 'strategy' | 'mode' | 'heal'>;
       /** false: decode to the token limit even once post-processing's cut is settled (the baseline in
        *  bench/completion.ts). */
       earlyStop?: boolean;
@@ -183,6 +203,7 @@ export class Completer {
     if (input.signal?.aborted) return done({ skipped: 'cancelled' });
 
     const single = ctx.mode === 'single';
+    const invoked = input.trigger === 'invoke';
     const window = promptWindow(ctx, engine.manifest.architecture.context_length);
     this.inflight++;
     this.emit({ kind: 'busy', busy: true });
@@ -197,6 +218,8 @@ export class Completer {
         singleLine: single,
         isFinal: this.opts.earlyStop === false ? undefined : (t) => cutIsFinal(ctx, t),
         signal: input.signal,
+        // One more hypothesis than shown: post-processing often makes two of them the same text.
+        candidates: invoked ? MANUAL_CANDIDATES + 1 : undefined,
       });
     } finally {
       this.inflight--;
@@ -205,19 +228,36 @@ export class Completer {
       return done({ skipped: 'cancelled', stopReason: r.stopReason, modelMs: r.ms });
     }
     stats?.modelCall(r.ms);
-    const text = postprocess(ctx, dropPartialLastLine(r.text, r.stopReason, ctx.mode));
+    const shown = postprocessCandidates(ctx, r.candidates ?? [r]).slice(0, invoked ? MANUAL_CANDIDATES : 1);
     log?.debug(`model ${r.ms.toFixed(0)} ms, ${r.prefillTokens} fed + ${r.reusedTokens} reused tokens, ` +
-      `${r.tokens} generated (${r.stopReason}), ${ctx.mode}-line: ${JSON.stringify(r.text)} -> ${JSON.stringify(text ?? null)}`);
-    if (text === undefined) {
+      `${r.tokens} generated (${r.stopReason}), healed ${JSON.stringify(r.healed)}, confidence ${confidenceOf(r).toFixed(2)}, ` +
+      `${ctx.mode}-line: ${JSON.stringify(r.text)} -> ${JSON.stringify(shown.map((c) => c.text))}`);
+    if (shown.length === 0) {
       stats?.empty();
       return done({ skipped: 'empty', stopReason: r.stopReason, modelMs: r.ms });
     }
-    const id = this.nextId++;
-    this.cache.add(input.docId, ctx, text, id);
+    if (!invoked && shown[0].confidence < s.minConfidence) {
+      stats?.hidden();
+      return done({ skipped: 'low-confidence', stopReason: r.stopReason, modelMs: r.ms });
+    }
+    const candidates = shown.map((c): Completion => ({
+      id: this.nextId++, insertText: c.text, start, end, mode: ctx.mode, source: 'model', confidence: c.confidence,
+    }));
+    // Typing through any of them is served from the cache; the best one wins where they agree (newest first).
+    for (const c of [...candidates].reverse()) this.cache.add(input.docId, ctx, c.insertText, c.id);
     stats?.shown();
     return done({
-      completion: { id, insertText: text, start, end, mode: ctx.mode, source: 'model' },
-      stopReason: r.stopReason, modelMs: r.ms,
+      completion: candidates[0], candidates: invoked ? candidates : undefined, stopReason: r.stopReason, modelMs: r.ms,
     });
   }
+}
+
+/** The distinct post-processed texts of the engine's answers, in the engine's order, with their confidence. */
+export function postprocessCandidates(ctx: CompletionContext, answers: readonly CompletionCandidate[]): { text: string; confidence: number }[] {
+  const out: { text: string; confidence: number }[] = [];
+  for (const a of answers) {
+    const text = postprocess(ctx, dropPartialLastLine(a.text, a.stopReason, ctx.mode));
+    if (text !== undefined && !out.some((o) => o.text === text)) out.push({ text, confidence: confidenceOf(a) });
+  }
+  return out;
 }

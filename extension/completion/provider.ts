@@ -1,7 +1,7 @@
 // The InlineCompletionItemProvider: a thin adapter from vscode types to the Completer (stable API only).
 import * as vscode from 'vscode';
 import type { Logger } from '../log';
-import type { Completer, CompleterSettings } from './completer';
+import { DEFAULT_MIN_CONFIDENCE, type Completer, type CompleterSettings } from './completer';
 import { applySelected, extendSelected } from './selected';
 
 /** Schemes that are real editors (not SCM, chat, output or other input boxes). */
@@ -27,6 +27,7 @@ export function readConfig(): ProviderConfig {
       debounceMs: c.get<number>('completions.debounceMs', 60),
       maxFileSizeKB: c.get<number>('completions.maxFileSizeKB', 1024),
       maxLineLength: c.get<number>('completions.maxLineLength', 1000),
+      minConfidence: c.get<number>('completions.minConfidence', DEFAULT_MIN_CONFIDENCE),
     },
   };
 }
@@ -91,7 +92,11 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
         const item = new vscode.InlineCompletionItem(c.insertText, range, {
           title: 'TinyFIM: accepted', command: ACCEPT_COMMAND, arguments: [outcome.completion.id, outcome.completion.insertText.length],
         });
-        return [item];
+        // A manual trigger's other suggestions (not beside the suggest widget): VS Code's Alt+] / Alt+[ cycle them.
+        const others = selected ? [] : (outcome.candidates ?? []).slice(1).map((k) => new vscode.InlineCompletionItem(
+          k.insertText, new vscode.Range(document.positionAt(k.start), document.positionAt(k.end)),
+          { title: 'TinyFIM: accepted', command: ACCEPT_COMMAND, arguments: [k.id, k.insertText.length] }));
+        return [item, ...others];
       } finally {
         sub.dispose();
       }

@@ -14,13 +14,15 @@ export interface StatsData {
   cacheHits: number;
   modelCalls: number;
   empty: number;
+  /** Automatic suggestions not shown for low confidence (tinyfim.completions.minConfidence). */
+  hidden: number;
   since: string;
 }
 
 const KEY = 'tinyfim.stats.v1';
 
 const emptyData = (now: Date): StatsData => ({
-  shown: 0, accepted: 0, acceptedChars: 0, partial: 0, partialChars: 0, cacheHits: 0, modelCalls: 0, empty: 0,
+  shown: 0, accepted: 0, acceptedChars: 0, partial: 0, partialChars: 0, cacheHits: 0, modelCalls: 0, empty: 0, hidden: 0,
   since: now.toISOString(),
 });
 
@@ -49,6 +51,7 @@ export class Stats {
 
   shown(): void { this.data.shown++; this.touch(); }
   empty(): void { this.data.empty++; this.touch(); }
+  hidden(): void { this.data.hidden++; this.touch(); }
   cacheHit(): void { this.data.cacheHits++; this.touch(); }
 
   modelCall(ms: number): void {
@@ -88,7 +91,7 @@ export class Stats {
     return [
       `Suggestions shown: ${d.shown}, accepted: ${d.accepted}${rate === undefined ? '' : ` (${(rate * 100).toFixed(1)}%)`}, ${d.acceptedChars} characters accepted`,
       `Partly accepted (next word / next line): ${d.partial}, ${d.partialChars} characters`,
-      `Model calls: ${d.modelCalls}, typing-through cache hits: ${d.cacheHits}, empty results: ${d.empty}`,
+      `Model calls: ${d.modelCalls}, typing-through cache hits: ${d.cacheHits}, empty results: ${d.empty}, hidden for low confidence: ${d.hidden}`,
       `Latency of recent model calls: p50 ${ms(this.latency(50))}, p95 ${ms(this.latency(95))}`,
       `Counting since ${d.since.slice(0, 10)}. These numbers stay on this machine.`,
     ];

@@ -28,6 +28,8 @@ describe('TinyFIM in a real VS Code (code-server + Chromium)', function () {
   const session = new Session({
     runDir: env('E2E_RUN_DIR'), artefacts: env('E2E_ARTEFACTS'), codeServer: env('E2E_CODE_SERVER'),
     nodeBin: env('E2E_NODE_BIN'), vsix: env('E2E_VSIX'), workspaceFixture: path.join(HERE, 'workspace'),
+    // No confidence gate: these tests need ghost text from a weak model (the gate has its own unit tests).
+    settings: { 'tinyfim.completions.minConfidence': 0 },
   });
   const editor = new Editor(session);
   /** @type {string} */
@@ -145,6 +147,31 @@ describe('TinyFIM in a real VS Code (code-server + Chromium)', function () {
     assert.ok(ghost.trim().length > 0);
     await session.screenshot('manual-trigger');
     await editor.page.keyboard.press('Escape');
+  });
+
+  it('cycles a manual trigger\'s suggestions with Alt+] and Alt+[', async () => {
+    const page = editor.page;
+    const tried = [];
+    for (const line of CANDIDATES) {
+      await freshLine();
+      await page.keyboard.type(line, { delay: 20 });
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Alt+Backslash');
+      const first = await editor.waitForGhost(GHOST_WAIT_MS).catch(() => '');
+      if (!first) { tried.push(line); continue; }
+      await page.keyboard.press('Alt+BracketRight'); // editor.action.inlineSuggest.showNext
+      const second = await waitFor('another suggestion', async () => {
+        const g = await editor.ghostText();
+        return g.trim() && g !== first ? g : '';
+      }, 5000).catch(() => '');
+      if (!second) { tried.push(line); await page.keyboard.press('Escape'); continue; }
+      await session.screenshot('candidates-next');
+      await page.keyboard.press('Alt+BracketLeft'); // editor.action.inlineSuggest.showPrevious
+      await waitFor('the first suggestion again', async () => (await editor.ghostText()) === first, 5000);
+      await page.keyboard.press('Escape');
+      return;
+    }
+    throw new Error(`Alt+] showed no second suggestion after Alt+\\ on any of ${JSON.stringify(tried)}`);
   });
 
   it('toggles completions off and on from the command palette', async () => {

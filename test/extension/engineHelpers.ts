@@ -2,6 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import type { CompletionEngine, CompletionInput } from '../../extension/completion/completer';
+import type { CompletionRequest, CompletionResult, Engine } from '../../extension/engine';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..'); // out/test/extension -> repo root
 export const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
@@ -32,3 +34,25 @@ export function python<T>(code: string, input: unknown): T {
   const out = execFileSync(PYTHON, ['-c', code], { cwd: ROOT, input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 64 << 20 });
   return JSON.parse(out) as T;
 }
+
+/** The real engine, counting and recording what the completer asks and gets. */
+export class CountingEngine implements CompletionEngine {
+  calls = 0;
+  readonly requests: CompletionRequest[] = [];
+  readonly results: CompletionResult[] = [];
+  constructor(readonly inner: Engine) {}
+  get manifest() { return this.inner.manifest; }
+  async complete(req: CompletionRequest): Promise<CompletionResult> {
+    this.calls++;
+    this.requests.push(req);
+    const r = await this.inner.complete(req);
+    this.results.push(r);
+    return r;
+  }
+}
+
+export const INDENT = { insertSpaces: true, tabSize: 4 };
+
+/** A Completer request for a Python document (manual trigger unless `extra` says otherwise). */
+export const input = (text: string, offset: number, extra: Partial<CompletionInput> = {}): CompletionInput =>
+  ({ docId: 'file:///doc.py', text, offset, languageId: 'python', indent: INDENT, trigger: 'invoke', ...extra });
