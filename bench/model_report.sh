@@ -32,6 +32,9 @@ jobs_a & a=$!
 jobs_b & b=$!
 wait $a; wait $b
 
+echo "confidence gate curve (gate.md, confidence-gate.svg: the card's table and plot) ..." >&2
+node out/bench/gate.js --predictions "$out/fim_lines.predictions.jsonl" --svg "$out/confidence-gate.svg" > "$out/gate.md"
+
 echo "memorisation ..." >&2
 .venv/bin/python -m trainer memorization --predictions "$out"/fim_*.predictions.jsonl --db "$db" --json \
   > "$out/memorization.json"
