@@ -103,6 +103,7 @@ for t in "${targets[@]}"; do
   if [ "$have_model" = 1 ]; then
     grep -qxF extension/models/default/model.onnx <<<"$listing" || { echo "error: $vsix lacks the model" >&2; exit 1; }
   fi
+  ! grep -q 'model\.safetensors$' <<<"$listing" || { echo "error: $vsix holds float weights (model.safetensors)" >&2; exit 1; }
   others=$(grep 'onnxruntime-node/bin/' <<<"$listing" | grep -v "napi-v6/${ORT_DIR[$t]}/" || true)
   [ -z "$others" ] || { echo "error: $vsix holds other platforms' binaries: $others" >&2; exit 1; }
   printf '%s  %s files, %s KiB\n' "${vsix#"$root"/}" "$(wc -l <<<"$listing")" "$(( $(stat -c %s "$vsix") / 1024 ))"

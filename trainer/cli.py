@@ -25,6 +25,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "memorization": ("trainer.memorization", "share of long completions copied verbatim from the training corpus"),
     "generate": ("trainer.generate", "greedy token ids from a run's checkpoint (the engine's reference)"),
     "pipeline": ("trainer.pipeline", "run corpus -> tinypy -> tokenizer -> dataset -> train -> export in one go"),
+    "gpu-recipe": ("trainer.gpu_recipe", "one call on a GPU machine: data built there, train for a time budget, "
+                   "export, evaluate (--rehearse: the same on CPU)"),
 }
 
 

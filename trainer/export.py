@@ -125,7 +125,8 @@ def load_weights(path: str | os.PathLike, device: str = "cpu"):
         meta = f.metadata() or {}
         if meta.get("format") != WEIGHTS_FORMAT:
             raise UserError(f"{path} is not TinyFIM float weights (format {meta.get('format')!r})")
-        state = {k: f.get_tensor(k).float() for k in f.keys()}
+        names = f.keys()  # safe_open is not iterable
+        state = {k: f.get_tensor(k).float() for k in names}
     model = TinyFIM(ModelConfig.from_dict(json.loads(meta["model_config"])))
     model.load_state_dict({**state, "lm_head.weight": state["embed.weight"]})
     return model.to(device).train(), {**meta, "info": json.loads(meta.get("info") or "{}")}

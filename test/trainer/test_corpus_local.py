@@ -124,6 +124,21 @@ def test_splits_are_per_repository(tmp_path):
         {(f.repo, f.split) for f in iter_files(tmp_path / "c.sqlite")}
 
 
+def test_shards_split_the_files_between_databases_and_agree_on_splits(tmp_path):
+    root = tmp_path / "many"
+    for i in range(20):
+        (root / f"p{i}").mkdir(parents=True)
+        for j in range(3):
+            (root / f"p{i}/m{j}.py").write_bytes(pyfile(2000 + 10 * i + j))
+    opts = Options(near_dup_threshold=0.0, val_fraction=0.2, test_fraction=0.2)
+    add_dirs(str(tmp_path / "all.sqlite"), [str(root)], opts, progress=False)
+    for k in range(3):
+        add_dirs(str(tmp_path / f"s{k}.sqlite"), [str(root)], opts, progress=False, shard=(k, 3))
+    parts = [{(f.repo, f.path, f.split) for f in iter_files(tmp_path / f"s{k}.sqlite")} for k in range(3)]
+    assert all(parts) and sum(map(len, parts)) == len(set().union(*parts))  # disjoint, none empty
+    assert set().union(*parts) == {(f.repo, f.path, f.split) for f in iter_files(tmp_path / "all.sqlite")}
+
+
 def test_settings_are_fixed_per_database(tmp_path):
     root = _tree(tmp_path / "proj")
     _add(tmp_path, root)

@@ -17,6 +17,7 @@ import os
 import stat
 import sys
 import time
+import zlib
 from pathlib import Path
 
 from tqdm import tqdm
@@ -41,8 +42,11 @@ def scan(root: Path, exclude: list[str]):
                 yield rel
 
 
-def add_dirs(db_path: str, roots: list[str], opts: Options, progress: bool = True) -> collections.Counter:
-    """Ingest every root; returns counts of what happened to the files (kept, duplicate, skipped:<reason>, ...)."""
+def add_dirs(db_path: str, roots: list[str], opts: Options, progress: bool = True,
+             shard: tuple[int, int] | None = None) -> collections.Counter:
+    """Ingest every root; returns counts of what happened to the files (kept, duplicate, skipped:<reason>, ...).
+    shard=(k, n): only the files whose relative path hashes to k mod n, so that n processes can each fill their
+    own database from the same roots (a repository's split depends only on its name, so they agree)."""
     resolved = []
     for r in roots:
         path = Path(r).expanduser()
@@ -55,15 +59,19 @@ def add_dirs(db_path: str, roots: list[str], opts: Options, progress: bool = Tru
         try:
             ingester = Ingester(conn, opts)
             for root in resolved:
-                _add_root(conn, ingester, root, opts, counts, progress)
+                _add_root(conn, ingester, root, opts, counts, progress, shard)
         finally:
             conn.commit()
             conn.close()
     return counts
 
 
-def _add_root(conn, ingester: Ingester, root: Path, opts: Options, counts, progress: bool) -> None:
+def _add_root(conn, ingester: Ingester, root: Path, opts: Options, counts, progress: bool,
+              shard: tuple[int, int] | None = None) -> None:
     candidates = list(scan(root, opts.exclude))
+    if shard is not None:
+        k, n = shard
+        candidates = [rel for rel in candidates if zlib.crc32(rel.encode("utf-8", "surrogatepass")) % n == k]
     repo_ids: dict[str, int] = {}
     last_commit = time.monotonic()
     bar = tqdm(candidates, desc=f"add-dir {root.name}", unit="file", file=sys.stderr, disable=not progress)
