@@ -7,7 +7,8 @@
 //     --data build/pipeline-default/dataset/eval/fim_lines.jsonl [--limit N]
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { completeRow, readRows, type FimRow } from '../extension/cli/bench';
+import { readRows, type FimRow } from '../extension/cli/bench';
+import { EditorPath } from '../extension/cli/editor';
 import { MANUAL_CANDIDATES } from '../extension/completion/completer';
 import { Engine } from '../extension/engine';
 import { editSimilarity, exactMatch, mean, percentile } from '../extension/engine/metrics';
@@ -24,15 +25,15 @@ export async function main(argv: string[]): Promise<number> {
   if (!values.model || !values.data) { console.error(usage); return 2; }
   const rows = readRows(values.data, values.limit ? Number(values.limit) : Number.MAX_SAFE_INTEGER).filter((r): r is FimRow => 'middle' in r);
   const engine = await Engine.load(path.resolve(values.model), { threads: Number(values.threads) });
-  // The editor's time budget (400 ms) and single-line token limit (completer.ts).
-  const opts = { lines: 'auto', maxNewTokens: 32, budgetMs: 400 };
+  // The editor's path and settings; the automatic answer is compared whatever its confidence (no gate).
+  const editor = new EditorPath(engine, { settings: { minConfidence: 0 } });
   const greedy = { em: [] as number[], es: [] as number[], ms: [] as number[] };
   const beam = { em: [] as number[], es: [] as number[], anyEm: [] as number[], bestEs: [] as number[], n: [] as number[], ms: [] as number[] };
   try {
     for (const [i, r] of rows.entries()) {
       for (const manual of i % 2 ? [true, false] : [false, true]) {
         await engine.clearCache();
-        const { hyp, all, ms } = await completeRow(engine, r, { ...opts, candidates: manual ? MANUAL_CANDIDATES + 1 : undefined });
+        const { text: hyp, all, ms } = await editor.complete(r.prefix + r.suffix, r.prefix.length, manual ? 'invoke' : 'automatic');
         const t = manual ? beam : greedy;
         t.em.push(exactMatch(hyp, r.middle));
         t.es.push(editSimilarity(hyp, r.middle));

@@ -1,6 +1,6 @@
-// The editor's full completion path (extension/completion/completer.ts: gating, context, typing-through cache,
-// prompt window, Engine.complete with token healing, post-processing, confidence gate), timed like bench/latency.ts:
-// per sampled cursor position a COLD automatic request (engine KV cache and suggestion cache cleared; positions inside
+// The editor's full completion path (extension/cli/editor.ts: the provider's Completer with gating, context,
+// typing-through cache, prompt window, Engine.complete with token healing, post-processing, confidence gate), timed
+// like `tinyfim latency`: per sampled cursor position a COLD automatic request (engine KV cache and suggestion cache cleared; positions inside
 // a word, where the editor does not ask, are left out), then the user types the file's next characters one at a time.
 // A keystroke that matches the ghost text is served by the typing-through cache. Debounce is set to 0 (it is a
 // deliberate wait, not work). The same positions are also run with a baseline (healing off, or early stopping off),
@@ -10,10 +10,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Completer, DEFAULT_SETTINGS, MANUAL_CANDIDATES, type Outcome } from '../extension/completion/completer';
+import { MANUAL_CANDIDATES, type Outcome } from '../extension/completion/completer';
+import { EditorPath } from '../extension/cli/editor';
+import { samplePositions } from '../extension/cli/latency';
 import { Engine } from '../extension/engine';
 import { percentile } from '../extension/engine/metrics';
-import { samplePositions } from './latency';
 import { runMain } from './main';
 
 function summary(ms: number[]): string {
@@ -42,24 +43,19 @@ export async function main(argv: string[]): Promise<number> {
   const samples = path.join(root, 'bench', 'samples');
   const files = values.files ?? readdirSync(samples).filter((f) => f.endsWith('.py')).sort().map((f) => path.join(samples, f));
   const engine = await Engine.load(path.resolve(values.model), { threads: Number(values.threads) });
-  const settings = () => ({ ...DEFAULT_SETTINGS, debounceMs: 0 });
   // The baseline, measured in the same run, interleaved per position (alternating which runs first): token healing
   // off, or decoding to the token limit and letting post-processing cut (no early stop at a settled cut).
   const baseline = values.baseline === 'no-heal'
-    ? { name: 'baseline: token healing off', completer: new Completer(async () => engine, settings, { request: { heal: false } }) }
-    : { name: 'baseline: decode to the token limit', completer: new Completer(async () => engine, settings, { earlyStop: false }) };
+    ? { name: 'baseline: token healing off', editor: new EditorPath(engine, { heal: false }) }
+    : { name: 'baseline: decode to the token limit', editor: new EditorPath(engine, { earlyStop: false }) };
   const variants = [
-    { name: 'shipped (healing, early stop at a settled cut, confidence gate)', completer: new Completer(async () => engine, settings) },
+    { name: 'shipped (healing, early stop at a settled cut, confidence gate)', editor: new EditorPath(engine) },
     baseline,
   ].map((v) => ({ ...v, cold: [] as number[], typingModel: [] as number[], typingCache: [] as number[],
     modelOnly: [] as number[], overhead: [] as number[], shown: 0, asked: 0, texts: [] as (string | undefined)[] }));
   type Variant = typeof variants[number];
   const ask = async (v: Variant, text: string, offset: number, trigger: 'invoke' | 'automatic'): Promise<{ o: Outcome; ms: number }> => {
-    const t0 = performance.now();
-    const o = await v.completer.complete({
-      docId: 'bench', text, offset, languageId: 'python', indent: { insertSpaces: true, tabSize: 4 }, trigger,
-    });
-    const ms = performance.now() - t0;
+    const { outcome: o, ms } = await v.editor.complete(text, offset, trigger, { docId: 'bench', fresh: false });
     v.asked++;
     if (o.completion) v.shown++;
     v.texts.push(o.completion?.insertText);
@@ -75,16 +71,13 @@ export async function main(argv: string[]): Promise<number> {
       const text = readFileSync(file, 'utf8');
       for (const [n, pos] of samplePositions(text, Number(values.positions), Number(values.seed)).entries()) {
         // Alt+\ at this position: the shipped path with several candidates (beam search), cold.
-        const shipped = variants[0].completer;
         await engine.clearCache();
-        shipped.cache.clear();
-        const t0 = performance.now();
-        const m = await shipped.complete({ docId: 'bench', text, offset: pos, languageId: 'python', indent: { insertSpaces: true, tabSize: 4 }, trigger: 'invoke' });
-        manual.ms.push(performance.now() - t0);
-        manual.shown.push(m.candidates?.length ?? 0);
+        const m = await variants[0].editor.complete(text, pos, 'invoke');
+        manual.ms.push(m.ms);
+        manual.shown.push(m.outcome.candidates?.length ?? 0);
         for (const v of n % 2 ? [...variants].reverse() : variants) { // alternate which goes first
           await engine.clearCache();
-          v.completer.cache.clear();
+          v.editor.completer.cache.clear();
           const cold = await ask(v, text, pos, 'automatic');
           if (cold.o.skipped !== 'mid-word') v.cold.push(cold.ms);
           for (let k = 1; k <= Number(values.typed) && text[pos + k - 1] !== '\n'; k++) {

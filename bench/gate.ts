@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readText } from '../extension/cli/args';
 import { gateReport, readRows, runBench } from '../extension/cli/bench';
-import { DEFAULT_MIN_CONFIDENCE } from '../extension/completion/completer';
+import { DEFAULT_MIN_CONFIDENCE } from '../extension/completion/settings';
 import { Engine } from '../extension/engine';
 import { editSimilarity, exactMatch, mean } from '../extension/engine/metrics';
 import { runMain } from './main';
@@ -141,7 +141,7 @@ async function predict(modelDir: string, data: string, o: { limit?: string; thre
   const engine = await Engine.load(path.resolve(modelDir), { threads: Number(o.threads ?? 1) });
   try {
     const preds: Record<string, unknown>[] = [];
-    await runBench(engine, rows, { lines: 'auto', maxNewTokens: 48, budgetMs: 10_000 }, preds);
+    await runBench(engine, rows, {}, preds);
     return { preds: preds as Prediction[], model: engine.manifest.name, source: path.basename(data) };
   } finally {
     await engine.dispose();

@@ -3,7 +3,7 @@
 //   line-start: the cursor moved back to just after the line's indentation (the answer is the whole line's text);
 //   mid-line:   the row's own cursor, when text precedes it on the line (mid-identifier: a word character on both
 //               sides of the cursor, a subset).
-// Each position is completed the way `tinyfim bench` does (the editor's context, decoding and post-processing) with
+// Each position is completed through the editor's path (extension/cli/editor.ts, as `tinyfim bench` does) with
 // healing off and on, interleaved (alternating which goes first), the engine's KV cache cleared before each request.
 // Scored on the suggestion's first line (the reference is one line; at a line start the editor asks for several).
 // Reports exact match, edit similarity, how many answers begin with whitespace (the shifted-line symptom), latency,
@@ -12,7 +12,8 @@
 //     --data build/pipeline-default/dataset/eval/fim_lines.jsonl
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { completeRow, readRows, type FimRow } from '../extension/cli/bench';
+import { readRows, type FimRow } from '../extension/cli/bench';
+import { EditorPath } from '../extension/cli/editor';
 import { Engine } from '../extension/engine';
 import { maskLogits } from '../extension/engine/heal';
 import { editSimilarity, exactMatch, mean, percentile } from '../extension/engine/metrics';
@@ -42,9 +43,9 @@ const tally = (): Tally => ({ em: [], es: [], empty: [], space: [], ms: [], toke
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
     model: { type: 'string' }, data: { type: 'string' }, limit: { type: 'string' }, threads: { type: 'string', default: '1' },
-    'max-new-tokens': { type: 'string', default: '32' }, help: { type: 'boolean', short: 'h' },
+    help: { type: 'boolean', short: 'h' },
   } });
-  const usage = 'usage: node out/bench/healing.js --model DIR --data FIM_LINES.jsonl [--limit N] [--threads N] [--max-new-tokens 32]\n'
+  const usage = 'usage: node out/bench/healing.js --model DIR --data FIM_LINES.jsonl [--limit N] [--threads N]\n'
     + 'Token healing off vs on at line-start and mid-line cursors of held-out lines (same rows, same run).';
   if (values.help) { console.log(usage); return 0; }
   if (!values.model || !values.data) { console.error(usage); return 2; }
@@ -69,7 +70,8 @@ export async function main(argv: string[]): Promise<number> {
   const classes: PositionClass[] = ['line-start', 'mid-line', 'mid-identifier'];
   const results = new Map<string, Tally>();
   for (const c of classes) for (const v of ['off', 'on']) results.set(`${c}/${v}`, tally());
-  const opts = { lines: 'auto', maxNewTokens: Number(values['max-new-tokens']), budgetMs: 10_000 };
+  // Both show everything they answer (the confidence gate is not what is compared here).
+  const editors = { on: new EditorPath(engine, { settings: { minConfidence: 0 } }), off: new EditorPath(engine, { heal: false, settings: { minConfidence: 0 } }) };
   try {
     let n = 0;
     for (const row of rows) {
@@ -79,8 +81,8 @@ export async function main(argv: string[]): Promise<number> {
         for (const heal of n++ % 2 ? [true, false] : [false, true]) {
           await engine.clearCache();
           healMs = 0;
-          const { hyp: all, res, ms } = await completeRow(engine, r, { ...opts, heal });
-          const hyp = all.split('\n')[0];
+          const { outcome, text, ms } = await editors[heal ? 'on' : 'off'].complete(r.prefix + r.suffix, r.prefix.length, 'automatic');
+          const hyp = text.split('\n')[0];
           for (const c of cls) {
             const t = results.get(`${c}/${heal ? 'on' : 'off'}`)!;
             t.em.push(exactMatch(hyp, r.middle));
@@ -88,7 +90,7 @@ export async function main(argv: string[]): Promise<number> {
             t.empty.push(hyp.trim() ? 0 : 1);
             t.space.push(/^\s/.test(hyp) ? 1 : 0);
             t.ms.push(ms);
-            t.tokens.push(res.tokens);
+            t.tokens.push(outcome.answer?.tokens ?? 0);
             if (heal) t.healMs.push(healMs);
           }
         }

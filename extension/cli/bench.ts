@@ -1,15 +1,18 @@
-// `tinyfim bench`: quality and latency over a JSONL file, through the editor's own prompting, decoding and
-// post-processing. FIM rows: {"prefix","suffix","middle"}; trace rows: {"code","output","line_count"}.
+// `tinyfim bench`: quality and latency over a JSONL file, through the editor's own completion path (editor.ts).
+// FIM rows: {"prefix","suffix","middle"}; trace rows: {"code","output","line_count"}.
 import { writeFileSync } from 'node:fs';
-import { DEFAULT_MIN_CONFIDENCE, confidenceOf } from '../completion/completer';
-import type { CompletionResult, Engine } from '../engine';
+import { confidenceOf, type CompletionEngine } from '../completion/completer';
+import type { TriggerKind } from '../completion/debounce';
+import { DEFAULT_SETTINGS } from '../completion/settings';
+import type { Engine } from '../engine';
 import {
   chrf, corpusBleu, corpusChrf, editSimilarity, exactMatch, mean, percentile, sentenceBleu, wordErrorRate, wordSetIou,
 } from '../engine/metrics';
-import type { Verb } from './main';
-import { CliError } from './main';
-import { intOpt, loadEngine, modeOpt, parse, printJson, readText, required } from './args';
-import { applyPostprocess, editorContext, editorIsFinal, type LinesOption } from './postprocessHook';
+import {
+  CliError, COMPLETION_OPTIONS, COMPLETION_USAGE, engineFrom, intOpt, parse, pathOptionsFrom, probabilityOpt, readText, required,
+  triggerFrom, type Verb,
+} from './args';
+import { EditorPath, type PathOptions } from './editor';
 import { traceValue } from './trace';
 
 export interface FimRow { prefix: string; suffix: string; middle: string }
@@ -67,45 +70,39 @@ export function latencyReport(ms: number[]): Record<string, number> {
   return { p50: r(percentile(ms, 50)), p95: r(percentile(ms, 95)), max: r(Math.max(...ms)), mean: r(mean(ms)) };
 }
 
-export interface FimOptions { mode?: 'psm' | 'spm'; lines: string; maxNewTokens: number; budgetMs: number; heal?: boolean; candidates?: number }
-
-/** One FIM row the way the editor completes it: its context, the engine call, post-processing. With `candidates`,
- *  `all` holds the distinct non-empty post-processed answers, best first. */
-export async function completeRow(engine: Engine, r: FimRow, opts: FimOptions): Promise<{ hyp: string; all: string[]; res: CompletionResult; ms: number }> {
-  const t0 = performance.now();
-  const ctx = editorContext(r.prefix, r.suffix, opts.lines as LinesOption);
-  const res = await engine.complete({ prefix: ctx.prefix, suffix: ctx.suffix, singleLine: ctx.mode === 'single', mode: opts.mode,
-    maxNewTokens: opts.maxNewTokens, deadlineMs: opts.budgetMs, isFinal: editorIsFinal(ctx), heal: opts.heal, candidates: opts.candidates });
-  const ms = performance.now() - t0;
-  const all = [...new Set((res.candidates ?? [res]).map((c) => applyPostprocess(ctx, c.text)).filter((t) => t.trim()))];
-  return { hyp: res.candidates ? all[0] ?? '' : applyPostprocess(ctx, res.text), all, res, ms };
-}
-
-export async function runBench(engine: Engine, rows: (FimRow | TraceRow)[],
-  opts: FimOptions & { minConfidence?: number },
+/** Completes each FIM row (the document is prefix + suffix, the cursor between them) through the editor's path and
+ *  scores it; trace rows go to the engine's trace tasks. `minConfidence` is the gate the report applies (the path
+ *  itself shows everything, so that the report sees what the gate hides). */
+export async function runBench(engine: CompletionEngine & Pick<Engine, 'tasks' | 'trace'>, rows: (FimRow | TraceRow)[],
+  opts: { path?: PathOptions; trigger?: TriggerKind; minConfidence?: number },
   predictions?: Record<string, unknown>[]): Promise<Record<string, unknown>> {
   const fim = rows.filter((r): r is FimRow => 'middle' in r);
   const trace = rows.filter((r): r is TraceRow => 'code' in r);
   const report: Record<string, unknown> = { count: rows.length };
   if (fim.length) {
+    const editor = new EditorPath(engine, { ...opts.path, settings: { ...opts.path?.settings, minConfidence: 0 } });
     const hyps: string[] = [];
     const conf: number[] = [];
     const ms: number[] = [];
     const stops: Record<string, number> = {};
-    const round = (x: number): number | null => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : null);
+    const skipped: Record<string, number> = {};
+    const round = (x: number | undefined): number | null => (x !== undefined && Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : null);
     for (const r of fim) {
-      const { hyp, res, ms: t } = await completeRow(engine, r, opts);
-      hyps.push(hyp);
-      conf.push(confidenceOf(res));
+      const { outcome: o, text, ms: t } = await editor.complete(r.prefix + r.suffix, r.prefix.length, opts.trigger ?? 'automatic');
+      const res = o.answer;
+      hyps.push(text);
+      conf.push(res ? confidenceOf(res) : 0);
       ms.push(t);
-      predictions?.push({ completion: hyps[hyps.length - 1], reference: r.middle, stop: res.stopReason,
-        mean_logprob: round(res.meanLogProb), min_logprob: round(res.minLogProb), confidence: round(conf[conf.length - 1]), healed: res.healed });
-      stops[res.stopReason] = (stops[res.stopReason] ?? 0) + 1;
+      predictions?.push({ completion: text, reference: r.middle, stop: res?.stopReason ?? null, skipped: o.skipped ?? null,
+        mean_logprob: round(res?.meanLogProb), min_logprob: round(res?.minLogProb), confidence: round(conf[conf.length - 1]), healed: res?.healed ?? '' });
+      if (res) stops[res.stopReason] = (stops[res.stopReason] ?? 0) + 1;
+      if (o.skipped) skipped[o.skipped] = (skipped[o.skipped] ?? 0) + 1;
     }
     const refs = fim.map((r) => r.middle);
     report.fim = { count: fim.length, ...textReport(hyps, refs), empty_rate: mean(hyps.map((h) => (h.trim() ? 0 : 1))),
-      gate: gateReport(hyps, refs, conf, opts.minConfidence ?? DEFAULT_MIN_CONFIDENCE), healing: opts.heal !== false,
-      latency_ms: latencyReport(ms), stop_reasons: stops };
+      gate: gateReport(hyps, refs, conf, opts.minConfidence ?? DEFAULT_SETTINGS.minConfidence), healing: opts.path?.heal !== false,
+      settings: { ...editor.settings, minConfidence: opts.minConfidence ?? DEFAULT_SETTINGS.minConfidence }, trigger: opts.trigger ?? 'automatic',
+      latency_ms: latencyReport(ms), stop_reasons: stops, skipped };
   }
   if (trace.length) {
     const outs: string[] = [];
@@ -134,29 +131,26 @@ export async function runBench(engine: Engine, rows: (FimRow | TraceRow)[],
 }
 
 export const benchVerb: Verb = {
-  description: 'Score completions (exact match, edit similarity, chrF, BLEU, WER, word IoU; share shown under the confidence gate and '
-    + 'the scores of those shown) or trace predictions, with latency, on a JSONL file. --no-heal turns token healing off.',
-  usage: '--model DIR --data FILE.jsonl [--limit N] [--json] [--mode psm|spm] [--lines auto|single|multi] [--max-new-tokens N] [--budget-ms N] '
-    + `[--threads N] [--predictions OUT.jsonl] [--no-heal] [--min-confidence P (default ${DEFAULT_MIN_CONFIDENCE})]`,
+  description: 'Score completions through the editor\'s path (exact match, edit similarity, chrF, BLEU, WER, word IoU; share shown under '
+    + 'the confidence gate and the scores of those shown) or trace predictions, with latency, on a JSONL file. Each FIM row is an '
+    + 'automatic request by default; --no-heal turns token healing off.',
+  usage: `--data FILE.jsonl ${COMPLETION_USAGE} [--trigger automatic|invoke] [--limit N] [--predictions OUT.jsonl] `
+    + `[--min-confidence P (${DEFAULT_SETTINGS.minConfidence})]`,
   async run(argv) {
-    const a = parse(argv, { model: { type: 'string' }, data: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' },
-      mode: { type: 'string' }, lines: { type: 'string' }, 'max-new-tokens': { type: 'string' }, 'budget-ms': { type: 'string' }, threads: { type: 'string' },
-      predictions: { type: 'string' }, 'no-heal': { type: 'boolean' }, 'min-confidence': { type: 'string' } });
-    const minConfidence = a['min-confidence'] === undefined ? DEFAULT_MIN_CONFIDENCE : Number(a['min-confidence']);
-    if (!(minConfidence >= 0 && minConfidence <= 1)) throw new CliError(`--min-confidence must be a number in [0, 1], got '${String(a['min-confidence'])}'`);
+    const a = parse(argv, { ...COMPLETION_OPTIONS, data: { type: 'string' }, limit: { type: 'string' }, predictions: { type: 'string' },
+      'min-confidence': { type: 'string' } });
+    const minConfidence = probabilityOpt(a['min-confidence'], '--min-confidence', DEFAULT_SETTINGS.minConfidence);
     const rows = readRows(required(a.data, '--data'), intOpt(a.limit, '--limit', Number.MAX_SAFE_INTEGER));
     if (rows.length === 0) throw new CliError('the data file has no rows');
-    const lines = (a.lines as string | undefined) ?? 'auto';
-    if (!['auto', 'single', 'multi'].includes(lines)) throw new CliError(`--lines must be auto, single or multi, got '${lines}'`);
-    const engine = await loadEngine(required(a.model, '--model'), intOpt(a.threads, '--threads', 1));
+    const path = pathOptionsFrom(a);
+    const trigger = triggerFrom(a, 'automatic');
+    const engine = await engineFrom(a);
     try {
       const predictions: Record<string, unknown>[] | undefined = a.predictions ? [] : undefined;
-      const report = await runBench(engine, rows, { mode: modeOpt(a.mode), lines, maxNewTokens: intOpt(a['max-new-tokens'], '--max-new-tokens', 48),
-        budgetMs: intOpt(a['budget-ms'], '--budget-ms', 10_000), heal: !a['no-heal'], minConfidence }, predictions);
+      const report = await runBench(engine, rows, { path, trigger, minConfidence }, predictions);
       if (predictions) writeFileSync(a.predictions as string, predictions.map((p) => JSON.stringify(p) + '\n').join(''));
       report.model = engine.manifest.name;
-      if (a.json) printJson(report);
-      else process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      process.stdout.write(a.json ? JSON.stringify(report) + '\n' : JSON.stringify(report, null, 2) + '\n');
       return 0;
     } finally {
       await engine.dispose();

@@ -7,9 +7,7 @@ import {
   applyCurve, CALIBRATION_FILE, CALIBRATION_FORMAT, calibrationError, DEFAULT_MIN_CONFIDENCE, fitCurve, reliability, wellFormed,
   type Calibration, type ReliabilityRow, type Sample,
 } from '../hover/calibration';
-import type { Verb } from './main';
-import { CliError } from './main';
-import { intOpt, loadEngine, parse, printJson, required } from './args';
+import { CliError, intOpt, loadEngine, parse, printJson, required, type Verb } from './args';
 import { readRows } from './bench';
 import { traceValue } from './trace';
 

@@ -1,8 +1,11 @@
-// `tinyfim complete`: one completion at a 1-based line/column of a file.
-import type { Verb } from './main';
-import { CliError } from './main';
-import { intOpt, loadEngine, modeOpt, parse, printJson, readText, required } from './args';
-import { applyPostprocess, editorContext, editorIsFinal, type LinesOption } from './postprocessHook';
+// `tinyfim complete`: one completion at a 1-based line/column of a file, through the editor's own path
+// (editor.ts). By default as a manual trigger (Alt+\): the best of the candidates, whatever its confidence.
+import {
+  CliError, COMPLETION_OPTIONS, COMPLETION_USAGE, engineFrom, intOpt, parse, pathOptionsFrom, printJson, probabilityOpt, readText,
+  required, triggerFrom, type Verb,
+} from './args';
+import { DEFAULT_SETTINGS } from '../completion/settings';
+import { EditorPath } from './editor';
 
 /** Character offset of 1-based (line, column); column counts UTF-16 code units like VS Code, CRLF lines included. */
 export function offsetOf(text: string, line: number, column: number): number {
@@ -30,41 +33,41 @@ export function inContext(text: string, offset: number, completion: string, befo
 }
 
 export const completeVerb: Verb = {
-  description: 'Complete the code at a position of a file (line and column are 1-based).',
-  usage: '--model DIR --file F --line L --column C [--json | --show] [--mode psm|spm] [--lines auto|single|multi] [--max-new-tokens N] [--budget-ms N] [--threads N] [--raw]',
+  description: 'Complete the code at a position of a file (line and column are 1-based), as the editor does: by default a manual '
+    + 'trigger (Alt+\\: the best of several candidates); --trigger automatic applies the editor\'s rules for typing '
+    + '(no completion inside a word, the confidence gate).',
+  usage: `--file F --line L --column C ${COMPLETION_USAGE} [--trigger invoke|automatic] `
+    + `[--min-confidence P (${DEFAULT_SETTINGS.minConfidence})] [--show] [--raw]`,
   async run(argv) {
     const a = parse(argv, {
-      model: { type: 'string' }, file: { type: 'string' }, line: { type: 'string' }, column: { type: 'string' },
-      json: { type: 'boolean' }, mode: { type: 'string' }, lines: { type: 'string' }, 'max-new-tokens': { type: 'string' },
-      'budget-ms': { type: 'string' }, threads: { type: 'string' }, raw: { type: 'boolean' }, show: { type: 'boolean' },
+      ...COMPLETION_OPTIONS, file: { type: 'string' }, line: { type: 'string' }, column: { type: 'string' },
+      'min-confidence': { type: 'string' }, raw: { type: 'boolean' }, show: { type: 'boolean' },
     });
     const file = required(a.file, '--file');
     const text = readText(file);
     const off = offsetOf(text, intOpt(a.line, '--line', NaN), intOpt(a.column, '--column', NaN));
-    const prefix = text.slice(0, off);
-    const suffix = text.slice(off);
-    const lines = (a.lines as string | undefined) ?? 'auto';
-    if (!['auto', 'single', 'multi'].includes(lines)) throw new CliError(`--lines must be auto, single or multi, got '${lines}'`);
-    const ctx = editorContext(prefix, suffix, lines as LinesOption);
-    const singleLine = ctx.mode === 'single';
-    const engine = await loadEngine(required(a.model, '--model'), intOpt(a.threads, '--threads', 1));
+    const path = pathOptionsFrom(a);
+    path.settings = { ...path.settings, minConfidence: probabilityOpt(a['min-confidence'], '--min-confidence', DEFAULT_SETTINGS.minConfidence) };
+    if (a.raw) path.earlyStop = false; // --raw: the model's text to the token limit
+    const trigger = triggerFrom(a, 'invoke');
+    const engine = await engineFrom(a);
     try {
-      const r = await engine.complete({
-        prefix: ctx.prefix, suffix: ctx.suffix, singleLine, mode: modeOpt(a.mode),
-        maxNewTokens: intOpt(a['max-new-tokens'], '--max-new-tokens', 48),
-        deadlineMs: intOpt(a['budget-ms'], '--budget-ms', 10_000),
-        isFinal: a.raw ? undefined : editorIsFinal(ctx), // --raw: the model's text to the token limit
-      });
-      const completion = a.raw ? r.text : applyPostprocess(ctx, r.text);
+      const { outcome, text: shown, all } = await new EditorPath(engine, path).complete(text, off, trigger);
+      const r = outcome.answer;
+      const completion = a.raw ? r?.text ?? '' : shown;
+      const about = r ? `${r.tokens} tokens, ${r.ms.toFixed(1)} ms, stop: ${r.stopReason}, ${r.mode}, prompt ${r.promptTokens} tokens`
+        : `no model call`;
       if (a.json) {
-        printJson({ completion, ms: Math.round(r.ms * 10) / 10, tokens: r.tokens, stop_reason: r.stopReason, raw: r.text,
-          prompt_tokens: r.promptTokens, mode: r.mode, single_line: singleLine });
+        printJson({ completion, ms: Math.round(outcome.ms * 10) / 10, skipped: outcome.skipped ?? null, candidates: a.raw ? undefined : all,
+          tokens: r?.tokens ?? 0, stop_reason: r?.stopReason ?? null, raw: r?.text ?? '', prompt_tokens: r?.promptTokens ?? 0,
+          mode: r?.mode ?? null, single_line: outcome.completion ? outcome.completion.mode === 'single' : null, trigger,
+          confidence: outcome.completion?.confidence ?? null });
       } else if (a.show) {
         process.stdout.write(`${inContext(text, off, completion)}\n`);
-        process.stderr.write(`[${r.ms.toFixed(1)} ms; ⟦…⟧ is the model's suggestion, as the editor would show it in grey]\n`);
+        process.stderr.write(`[${outcome.ms.toFixed(1)} ms; ⟦…⟧ is the model's suggestion, as the editor would show it in grey]\n`);
       } else {
         process.stdout.write(completion + '\n');
-        process.stderr.write(`[${r.tokens} tokens, ${r.ms.toFixed(1)} ms, stop: ${r.stopReason}, ${r.mode}, prompt ${r.promptTokens} tokens]\n`);
+        process.stderr.write(`[${about}${outcome.skipped ? `; nothing shown: ${outcome.skipped}` : ''}]\n`);
       }
       return 0;
     } finally {

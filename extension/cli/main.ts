@@ -1,21 +1,14 @@
 // `npm run --silent tinyfim -- <verb> ...`: the engine outside VS Code (no `vscode` import anywhere below).
+// Results go to stdout (`--json`: one JSON line), progress and notes to stderr.
+import { CliError } from './args';
 import { verbs } from './verbs';
-
-export interface Verb {
-  description: string;
-  usage: string;
-  /** Returns the process exit code. Throw CliError for bad input (printed as one line, exit 2). */
-  run(argv: string[]): Promise<number>;
-}
-
-export class CliError extends Error {}
 
 function topHelp(): string {
   const lines = Object.entries(verbs).map(([name, v]) => `  ${name.padEnd(10)} ${v.description}`);
   return [
     'usage: npm run --silent tinyfim -- <verb> [options]',
     '',
-    'TinyFIM engine CLI: runs the same model loading, prompting, decoding and post-processing as the editor.',
+    'TinyFIM engine CLI: completions go through the editor\'s own completion path (its Completer and settings defaults).',
     '',
     'verbs:',
     ...lines,

@@ -6,9 +6,7 @@ import * as path from 'node:path';
 import { CALIBRATION_FILE, DEFAULT_MIN_CONFIDENCE, judge, parseCalibration, type Calibration, type JudgedPrediction } from '../hover/calibration';
 import { programForModel } from '../hover/gate';
 import { actualAnswer, answersMatch, runSnippet, type RunResult } from '../hover/run';
-import type { Verb } from './main';
-import { CliError } from './main';
-import { intOpt, loadEngine, parse, printJson, readText, required } from './args';
+import { CliError, intOpt, loadEngine, parse, printJson, readText, required, type Verb } from './args';
 
 /** `line_count` answers become numbers when they are decimal integers (DESIGN.md trace JSON). */
 export function traceValue(task: string, answer: string): string | number | null {

@@ -1,5 +1,5 @@
 // The CLI's verbs. Each lives in its own module under extension/cli/.
-import type { Verb } from './main';
+import type { Verb } from './args';
 import { benchVerb } from './bench';
 import { calibrateVerb } from './calibrate';
 import { completeVerb } from './complete';

@@ -6,6 +6,7 @@ import { TypingCache } from './cache';
 import { buildContext, replaceRange, type CompletionContext, type IndentOptions, type Mode } from './context';
 import { Debouncer, sleep, type TriggerKind } from './debounce';
 import { cutIsFinal, postprocess } from './postprocess';
+import { DEFAULT_SETTINGS, type CompleterSettings } from './settings';
 import type { Stats } from './stats';
 
 /** What the completer needs from an Engine (tests wrap a real Engine to count calls). */
@@ -14,25 +15,7 @@ export interface CompletionEngine {
   complete(req: CompletionRequest): Promise<CompletionResult>;
 }
 
-export interface CompleterSettings {
-  maxLines: number;
-  maxNewTokens: number;
-  timeBudgetMs: number;
-  debounceMs: number;
-  maxFileSizeKB: number;
-  maxLineLength: number;
-  /** Automatic suggestions whose confidence (confidenceOf) is below this are not shown; manual triggers always show
-   *  the best. 0 shows everything. */
-  minConfidence: number;
-}
-
-/** minConfidence: chosen on held-out lines (models/default/MODEL_CARD.md, "Confidence gate"; bench/gate.ts). */
-export const DEFAULT_MIN_CONFIDENCE = 0.2;
-
-export const DEFAULT_SETTINGS: CompleterSettings = {
-  maxLines: 8, maxNewTokens: 48, timeBudgetMs: 400, debounceMs: 60, maxFileSizeKB: 1024, maxLineLength: 1000,
-  minConfidence: DEFAULT_MIN_CONFIDENCE,
-};
+export { DEFAULT_MIN_CONFIDENCE, DEFAULT_SETTINGS, type CompleterSettings } from './settings';
 
 /** A manual trigger offers up to this many distinct suggestions (Alt+] / Alt+[ cycle them). */
 export const MANUAL_CANDIDATES = 3;
@@ -43,7 +26,7 @@ export function confidenceOf(c: Pick<CompletionCandidate, 'minLogProb'>): number
   return Math.exp(c.minLogProb);
 }
 
-/** Single-line completions need few tokens (Copilot: p50 line length 19 characters). */
+/** Single-line completions need few tokens (the rest of one line). */
 export const SINGLE_LINE_MAX_TOKENS = 32;
 
 export interface CompletionInput {
@@ -82,6 +65,8 @@ export interface Outcome {
   ms: number;
   modelMs?: number;
   stopReason?: CompletionResult['stopReason'];
+  /** The engine's answer before post-processing (requests that reached the model). */
+  answer?: CompletionResult;
 }
 
 /** Why not to complete at all here (undefined: go ahead). Cheap checks first; no model involved. */
@@ -147,8 +132,10 @@ export class Completer {
       /** Extra engine request fields (decoding strategy, FIM mode, healing) for the CLI, benchmarks and tests. */
       request?: Pick<CompletionRequest, 'strategy' | 'mode' | 'heal'>;
       /** false: decode to the token limit even once post-processing's cut is settled (the baseline in
-       *  bench/completion.ts). */
+       *  bench/completion.ts, the CLI's --raw). */
       earlyStop?: boolean;
+      /** Forces single- or multi-line completions instead of the editor's choice by context (the CLI's --lines). */
+      lines?: Mode;
     } = {},
   ) {
     this.debouncer = new Debouncer(settings().debounceMs);
@@ -182,7 +169,8 @@ export class Completer {
     // Size limits first; the mid-word rule only after the cache (typing through a suggestion may be mid-word).
     const limit = skipReason(input.text, input.offset, 'invoke', s);
     if (limit) return done({ skipped: limit });
-    const ctx = buildContext(input.text, input.offset, { indent: input.indent, maxLines: s.maxLines, languageId: input.languageId });
+    const ctx = buildContext(input.text, input.offset,
+      { indent: input.indent, maxLines: s.maxLines, languageId: input.languageId, mode: this.opts.lines });
     const { start, end } = replaceRange(ctx);
 
     const hit = this.cache.lookup(input.docId, ctx);
@@ -224,8 +212,9 @@ export class Completer {
     } finally {
       this.inflight--;
     }
-    if (r.stopReason === 'cancelled' || r.stopReason === 'superseded') {
-      return done({ skipped: 'cancelled', stopReason: r.stopReason, modelMs: r.ms });
+    // Aborted while its last decoding step ran, the answer still came: the editor has cancelled it, so it is not one.
+    if (r.stopReason === 'cancelled' || r.stopReason === 'superseded' || input.signal?.aborted) {
+      return done({ skipped: 'cancelled', stopReason: r.stopReason, modelMs: r.ms, answer: r });
     }
     stats?.modelCall(r.ms);
     const shown = postprocessCandidates(ctx, r.candidates ?? [r]).slice(0, invoked ? MANUAL_CANDIDATES : 1);
@@ -234,11 +223,11 @@ export class Completer {
       `${ctx.mode}-line: ${JSON.stringify(r.text)} -> ${JSON.stringify(shown.map((c) => c.text))}`);
     if (shown.length === 0) {
       stats?.empty();
-      return done({ skipped: 'empty', stopReason: r.stopReason, modelMs: r.ms });
+      return done({ skipped: 'empty', stopReason: r.stopReason, modelMs: r.ms, answer: r });
     }
     if (!invoked && shown[0].confidence < s.minConfidence) {
       stats?.hidden();
-      return done({ skipped: 'low-confidence', stopReason: r.stopReason, modelMs: r.ms });
+      return done({ skipped: 'low-confidence', stopReason: r.stopReason, modelMs: r.ms, answer: r });
     }
     const candidates = shown.map((c): Completion => ({
       id: this.nextId++, insertText: c.text, start, end, mode: ctx.mode, source: 'model', confidence: c.confidence,
@@ -247,7 +236,7 @@ export class Completer {
     for (const c of [...candidates].reverse()) this.cache.add(input.docId, ctx, c.insertText, c.id);
     stats?.shown();
     return done({
-      completion: candidates[0], candidates: invoked ? candidates : undefined, stopReason: r.stopReason, modelMs: r.ms,
+      completion: candidates[0], candidates: invoked ? candidates : undefined, stopReason: r.stopReason, modelMs: r.ms, answer: r,
     });
   }
 }

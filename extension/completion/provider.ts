@@ -1,7 +1,8 @@
 // The InlineCompletionItemProvider: a thin adapter from vscode types to the Completer (stable API only).
 import * as vscode from 'vscode';
 import type { Logger } from '../log';
-import { DEFAULT_MIN_CONFIDENCE, type Completer, type CompleterSettings } from './completer';
+import type { Completer } from './completer';
+import { DEFAULT_SETTINGS, settingDefault, type CompleterSettings } from './settings';
 import { applySelected, extendSelected } from './selected';
 
 /** Schemes that are real editors (not SCM, chat, output or other input boxes). */
@@ -15,20 +16,15 @@ export interface ProviderConfig {
   settings: CompleterSettings;
 }
 
+/** The settings as the user has them. Each completion setting is `tinyfim.completions.<key of CompleterSettings>`;
+ *  VS Code fills in package.json's defaults, which DEFAULT_SETTINGS also holds. */
 export function readConfig(): ProviderConfig {
   const c = vscode.workspace.getConfiguration('tinyfim');
+  const settings = Object.fromEntries(Object.entries(DEFAULT_SETTINGS).map(([key, dflt]) => [key, c.get<number>(`completions.${key}`, dflt)]));
   return {
-    enabled: c.get<boolean>('completions.enable', true),
-    languages: c.get<string[]>('completions.languages', ['python']),
-    settings: {
-      maxLines: c.get<number>('completions.maxLines', 8),
-      maxNewTokens: c.get<number>('completions.maxNewTokens', 48),
-      timeBudgetMs: c.get<number>('completions.timeBudgetMs', 400),
-      debounceMs: c.get<number>('completions.debounceMs', 60),
-      maxFileSizeKB: c.get<number>('completions.maxFileSizeKB', 1024),
-      maxLineLength: c.get<number>('completions.maxLineLength', 1000),
-      minConfidence: c.get<number>('completions.minConfidence', DEFAULT_MIN_CONFIDENCE),
-    },
+    enabled: c.get<boolean>('completions.enable', settingDefault('tinyfim.completions.enable')),
+    languages: c.get<string[]>('completions.languages', settingDefault('tinyfim.completions.languages')),
+    settings: settings as unknown as CompleterSettings,
   };
 }
 
