@@ -4,7 +4,8 @@
 # --rehearse: the same stages on CPU with a tiny model (about 3 minutes on 2 cores). DIR receives at most 8 files
 # of at most 16 MiB: model/ (int8 ONNX, model.json, tokenizer, bf16 safetensors), eval.jsonl, metrics.jsonl,
 # recipe.log and the JSON log recipe.json. Every option: bash scripts/gpu-train.sh --help (python -m trainer gpu-recipe).
-# Uses .venv/bin/python when the clone has one, else python3 (the lent GPU machine: torch preinstalled, no .venv).
+# Uses .venv/bin/python when the clone has one, else python3 (the lent GPU machine: torch preinstalled, no .venv);
+# wheels in .whl/ are installed for the run first (README: Training on a GPU).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 py=python3
@@ -14,7 +15,7 @@ out=""
 prev=""
 for a in "$@"; do
   case "$a" in
-    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; echo; exec "$py" -m trainer gpu-recipe --help ;;
+    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; echo; exec "$py" -m trainer gpu-recipe --help ;;
     --out=*) out=${a#--out=} ;;
   esac
   [ "$prev" = --out ] && out=$a
@@ -24,6 +25,13 @@ done
 mkdir -p "$out" || exit 2
 
 boot=$(mktemp "${TMPDIR:-/tmp}/gpu-train.XXXXXX")
+# Wheels carried in .whl/ (the lent GPU machine cannot download: detect-secrets for the corpus stage's secret scan)
+# are installed into build/pywheels for this run.
+if compgen -G ".whl/*.whl" > /dev/null; then
+  "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target build/pywheels .whl/*.whl \
+    && export PYTHONPATH="$PWD/build/pywheels${PYTHONPATH:+:$PYTHONPATH}" \
+    || echo "gpu-train: could not install the wheels in .whl/; going on without them" >&2
+fi
 export PYTHONUNBUFFERED=1
 "$py" -m trainer gpu-recipe "$@" > >(tee -a "$boot") 2>&1 &
 child=$!

@@ -202,6 +202,12 @@ def stage_env(log: RunLog, rec: dict, args, settings: dict) -> str:
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         rec["git"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                                     timeout=10).stdout.strip() or None
+    try:  # the corpus stage scans for secrets: fail here, in seconds, rather than there
+        import detect_secrets  # noqa: F401
+    except ImportError:
+        raise UserError("detect-secrets is not installed (the corpus stage's secret scan needs it): pip install -r "
+                        "requirements.txt, or on a machine without network put its wheel in .whl/ (README: Training "
+                        "on a GPU)") from None
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UserError("no CUDA device here: run with --rehearse (a CPU rehearsal) or --device cpu")
     if args.gpus > max(1, torch.cuda.device_count()):
@@ -328,17 +334,19 @@ def stage_train(log: RunLog, rec: dict, settings: dict, workdir: Path, ds: Path,
     rec.update(minutes=round(minutes, 2), compile=compile_, optimizer=tc.get("optimizer", "adamw"), gpus=args.gpus,
                shape={k: settings["model"][k] for k in ("n_layer", "d_model", "n_head", "n_kv_head", "context")})
     t = time.time()
-    cmd = train_command(settings, workdir, ds, run, device, args.gpus, minutes, compile_, args.inject_failure)
-    rc = run_trainer(log, cmd, train_log, minutes * 60 + slack_s)
-    if rc and compile_ and not (run / "checkpoints" / "last.pt").exists():
-        left = minutes - (time.time() - t) / 60
-        log.note(f"train: failed with torch.compile before any checkpoint (exit {rc}); again without it for "
-                 f"{left:.1f} minutes")
-        rec["compile"] = False
-        shutil.rmtree(run, ignore_errors=True)
-        cmd = train_command(settings, workdir, ds, run, device, args.gpus, max(left, 0.2), False, args.inject_failure)
-        rc = run_trainer(log, cmd, train_log, max(left, 0.2) * 60 + slack_s)
-    rec.update(summarize_metrics(run))
+    try:
+        cmd = train_command(settings, workdir, ds, run, device, args.gpus, minutes, compile_, args.inject_failure)
+        rc = run_trainer(log, cmd, train_log, minutes * 60 + slack_s)
+        if rc and compile_ and not (run / "checkpoints" / "last.pt").exists():
+            left = max(0.2, minutes - (time.time() - t) / 60)
+            log.note(f"train: failed with torch.compile before any checkpoint (exit {rc}); again without it for "
+                     f"{left:.1f} minutes")
+            rec["compile"] = False
+            shutil.rmtree(run, ignore_errors=True)
+            cmd = train_command(settings, workdir, ds, run, device, args.gpus, left, False, args.inject_failure)
+            rc = run_trainer(log, cmd, train_log, left * 60 + slack_s)
+    finally:
+        rec.update(summarize_metrics(run))  # also when a time limit ended the stage
     rec["exit_code"] = rc
     if rc:
         raise RuntimeError(f"the trainer exited with {rc}; the end of its log:\n{_tail(train_log, 1500)}")
@@ -401,15 +409,19 @@ def salvage_weights(run: Path, model_dir: Path, log: RunLog) -> str | None:
     return None
 
 
+def copy_model(model_dir: Path, dest: Path) -> None:
+    dest.mkdir(exist_ok=True)
+    for f in MODEL_FILES:
+        if (model_dir / f).is_file():
+            shutil.copyfile(model_dir / f, dest / f)
+
+
 def collect(log: RunLog, out: Path, workdir: Path, ds: Path, run: Path, model_dir: Path) -> None:
     """Puts the files that come back into DIR and checks the limits; never raises."""
     dest = out / "model"
     try:
         if (model_dir / "model.json").is_file():
-            dest.mkdir(exist_ok=True)
-            for f in MODEL_FILES:
-                if (model_dir / f).is_file():
-                    shutil.copyfile(model_dir / f, dest / f)
+            copy_model(model_dir, dest)
         else:
             salvage_weights(run, dest, log)
         if (ds / "eval").is_dir():
@@ -471,6 +483,9 @@ def run(args) -> int:
         raise Interrupted(f"signal {signum}")
 
     previous = signal.getsignal(signal.SIGTERM)
+    # a background job of a shell starts with SIGINT ignored, and the trainer would inherit that: it must stop
+    # on SIGINT at the time limit (ending its step and writing its checkpoint)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     ds, run_dir, model_dir = workdir / "dataset", workdir / "run", workdir / "model"
     for stale in (run_dir, model_dir):  # an earlier call's: never to be taken for this one's
         shutil.rmtree(stale, ignore_errors=True)
@@ -499,6 +514,7 @@ def run(args) -> int:
                 elif stage == "dataset":
                     deadline = log.t0 + float(rc_["data_minutes"]) * 60
                     stage_dataset(log, rec, settings, dbs, ds, workers, deadline)
+                    write_eval_rows(ds, out / "eval.jsonl")
                     state_path.write_text(json.dumps({"data": data_hash}) + "\n", encoding="utf-8")
                 elif stage == "train":
                     left = (total_s - (time.time() - log.t0)) / 60 - float(rc_["reserve_minutes"])
@@ -508,6 +524,7 @@ def run(args) -> int:
                     shape = settings["model"]
                     name = f"{settings['name']}-{shape['n_layer']}x{shape['d_model']}"
                     stage_export(log, rec, run_dir, model_dir, name + ("-rehearsal" if args.rehearse else ""))
+                    copy_model(model_dir, out / "model")  # now: a kill during the evaluation still leaves it
                 else:
                     stage_evaluate(log, rec, model_dir, ds, int(settings["data"].get("eval_limit", 100)))
         log.data["status"] = "ok"

@@ -121,3 +121,35 @@ class RunClock:
         if self.anchor is not None and step > self.anchor[0]:
             per_step = max(0.0, (used - self.anchor[1]) / (step - self.anchor[0]))
         self.anchor = (step, used, per_step)
+
+
+class StopRequest:
+    """Ctrl-C (SIGINT) while training: the loop ends its step, writes the checkpoint and returns, so that --resume
+    goes on exactly; a second Ctrl-C stops at once. Only where Ctrl-C would raise KeyboardInterrupt (an ignored
+    SIGINT stays ignored), on the main thread, in a single process (DDP ranks must agree on the last step)."""
+
+    def __init__(self, enabled: bool):
+        import signal
+        import threading
+
+        self.signal: int | None = None
+        self.previous = None
+        if (enabled and threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        if self.signal is not None:
+            raise KeyboardInterrupt
+        self.signal = signum
+
+    @property
+    def requested(self) -> bool:
+        return self.signal is not None
+
+    def close(self) -> None:
+        if self.previous is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None

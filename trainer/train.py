@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from trainer.errors import UserError
+from trainer.optim import Optimizers, build_optimizers, cpu_has_bf16, resolve_precision  # noqa: F401 (also from here)
 
 PRESET_DIR = Path(__file__).parent / "presets"
 
@@ -86,6 +87,10 @@ def run(args) -> int:
     summary = train(preset, args.data, args.out, resume=args.resume, device=args.device, overrides=overrides,
                     stop_after=args.stop_after, tokenizer=args.tokenizer, tensorboard=not args.no_tensorboard,
                     inject_nan_steps=set(args.inject_nan_at), init_from=args.init_from)
+    if summary.get("interrupted"):
+        print(f"interrupted: checkpoint written at step {summary['step']}; run the same command with --resume to "
+              "continue exactly", file=sys.stderr)
+        return 130
     if summary.get("rank", 0) == 0:
         print(f"done: step {summary['step']}, train loss {summary['train_loss']:.4f}, "
               f"val loss {summary.get('val_loss', float('nan')):.4f}, {summary['tokens_per_s']:.0f} tokens/s, "
@@ -130,108 +135,6 @@ def lr_factor(step: int, warmup: int, total: int, min_ratio: float, schedule: st
     if schedule != "cosine":
         raise UserError(f"unknown schedule {schedule!r} (known: cosine, wsd)")
     return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-def cpu_has_bf16() -> bool:
-    """Native bf16 matmuls on this CPU (AVX512-BF16 or AMX); without them autocast is slower than fp32."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def resolve_precision(requested: str, device: str) -> tuple[str, str | None]:
-    """-> (precision, note): "bf16" or "fp32", and a one-line note when "auto" fell back to fp32."""
-    import torch
-
-    if requested not in ("auto", "bf16", "fp32"):
-        raise UserError(f"precision {requested!r}: use auto, bf16 or fp32")
-    if requested != "auto":
-        return requested, None
-    if device.startswith("cuda"):
-        if torch.cuda.is_bf16_supported():
-            return "bf16", None
-        return "fp32", "this GPU has no bf16; training in fp32"
-    if cpu_has_bf16():
-        return "bf16", None
-    return "fp32", "this CPU has no native bf16 (avx512_bf16 / amx_bf16); training in fp32"
-
-
-class Optimizers:
-    """One optimiser or several (Muon + AdamW) behind the few calls the loop makes. A single optimiser's
-    state_dict is its own, so checkpoints of plain AdamW runs look as they always did."""
-
-    def __init__(self, optimizers: list):
-        self.optimizers = optimizers
-        for opt in optimizers:
-            for g in opt.param_groups:
-                g.setdefault("initial_lr", g["lr"])
-
-    @property
-    def param_groups(self) -> list[dict]:
-        return [g for opt in self.optimizers for g in opt.param_groups]
-
-    def set_lr_factor(self, factor: float) -> None:
-        for g in self.param_groups:
-            g["lr"] = g["initial_lr"] * factor
-
-    @property
-    def device_skip(self) -> bool:
-        """Every optimiser is a fused Adam(W): a non-finite step is skipped on the device (found_inf), so the
-        loop need not read the loss back before each update."""
-        return all(g.get("fused") for g in self.param_groups)
-
-    def step(self, found_inf=None) -> None:
-        """found_inf: a 0-d float tensor, 1 to skip this update on the device (device_skip optimisers only)."""
-        for opt in self.optimizers:
-            if found_inf is not None:
-                opt.found_inf = found_inf
-            opt.step()
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        for opt in self.optimizers:
-            opt.zero_grad(set_to_none=set_to_none)
-
-    def state_dict(self) -> dict:
-        if len(self.optimizers) == 1:
-            return self.optimizers[0].state_dict()
-        return {"optimizers": [opt.state_dict() for opt in self.optimizers]}
-
-    def load_state_dict(self, state: dict) -> None:
-        states = state.get("optimizers", [state])
-        if len(states) != len(self.optimizers):
-            raise UserError("--resume: the checkpoint was written with another optimizer setting")
-        for opt, st in zip(self.optimizers, states, strict=True):
-            fused = [g.get("fused") for g in opt.param_groups]
-            opt.load_state_dict(st)
-            for g, f in zip(opt.param_groups, fused, strict=True):  # this run's kernel, not the writer's
-                if f is not None:
-                    g["fused"] = f
-
-
-def build_optimizers(model, tc: dict, fused: bool) -> Optimizers:
-    """AdamW over every parameter, or Muon for the 2-D hidden matrices (attention and MLP projections) with
-    AdamW for the embedding (tied with the head) and the norm gains."""
-    import torch
-
-    from trainer.model import param_groups
-
-    lr, wd = float(tc["lr"]), float(tc["weight_decay"])
-    betas = (float(tc["beta1"]), float(tc["beta2"]))
-    kind = tc["optimizer"]
-    if kind == "adamw":
-        return Optimizers([torch.optim.AdamW(param_groups(model, wd), lr=lr, betas=betas, fused=fused)])
-    if kind != "muon":
-        raise UserError(f"optimizer {kind!r}: use adamw or muon")
-    hidden = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() == 2 and "embed" not in n
-              and "lm_head" not in n]
-    hidden_ids = {id(p) for p in hidden}
-    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in hidden_ids]
-    # match_rms_adamw scales Muon's orthogonalised update to AdamW's RMS, so one learning rate serves both
-    muon = torch.optim.Muon(hidden, lr=lr, weight_decay=wd, momentum=0.95, adjust_lr_fn="match_rms_adamw")
-    adamw = torch.optim.AdamW([{"params": rest, "weight_decay": 0.0}], lr=lr, betas=betas, fused=fused)
-    return Optimizers([muon, adamw])
 
 
 def find_tokenizer(data_dir: Path, meta: dict, explicit: str | None) -> Path | None:
@@ -409,7 +312,7 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
     import numpy as np
     import torch
 
-    from trainer.loop import Prefetcher, RunClock, StepResults, peak_flops
+    from trainer.loop import Prefetcher, RunClock, StepResults, StopRequest, peak_flops
     from trainer.model import ModelConfig, TinyFIM, flops_per_token, forward_loss
     from trainer.packed import PackedSplit, write_json_atomic
 
@@ -611,8 +514,9 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
     train_loss_ema = None
     t_window, tok_window = time.time(), 0
     model.train()
+    stop = StopRequest(enabled=world == 1)  # Ctrl-C: end the step, write the checkpoint, return
     try:
-        while not finished(done):
+        while not finished(done) and not stop.requested:
             optimizer.set_lr_factor(lr_factor(step, warmup, total_steps, min_ratio, schedule, decay_frac, done))
             loss_sum = torch.zeros((), device=device)
             for micro, (x, m) in enumerate(prefetch.batches(position, position + rows_per_step)):
@@ -642,11 +546,11 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
             results.add(step + 1, loss_sum, grad_norm, lr)
             step += 1
             done = clock.progress(step)
-            last = finished(done)
+            last = finished(done) or stop.requested
             tok_window += tokens_per_step
             if bar is not None:
                 bar.update(1)
-            do_eval = step % int(tc["eval_every"]) == 0 or last
+            do_eval = (step % int(tc["eval_every"]) == 0 or last) and not stop.requested
             due = checkpoint_s is not None and time.time() - last_save >= checkpoint_s
             save_now = is_main and (step % int(tc["checkpoint_every"]) == 0 or last or due)
             if not optimizer.device_skip or step % log_every == 0 or last or do_eval or save_now:
@@ -681,6 +585,7 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
                 if val_split is None:  # nothing to rank by: best is the latest
                     save_checkpoint(out_dir / "checkpoints" / "best.pt", {**state, "kind": "best"})
     finally:
+        stop.close()
         prefetch.close()
         if bar is not None:
             bar.close()
@@ -696,4 +601,5 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
     return {"step": step, "train_loss": train_loss_ema if train_loss_ema is not None else float("nan"),
             "val_loss": last_metrics.get("val_loss", float("nan")), "metrics": last_metrics,
             "skipped_steps": skipped, "tokens": tokens_seen, "seconds": prior_seconds + elapsed,
-            "tokens_per_s": (tokens_seen - prior_tokens) / max(elapsed, 1e-9), "parameters": n_params, "rank": rank}
+            "tokens_per_s": (tokens_seen - prior_tokens) / max(elapsed, 1e-9), "parameters": n_params, "rank": rank,
+            "interrupted": stop.requested}

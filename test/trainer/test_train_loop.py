@@ -87,3 +87,33 @@ def test_refuses_to_overwrite_a_run_and_vocab_mismatch(counting, tmp_path):
     bad = write_dataset(tmp_path / "bad", {"train": counting_rows(8, T, V + 5), "val": counting_rows(8, T, V)}, V)
     with pytest.raises(ValueError, match="vocab"):
         train(preset(steps=2), bad, tmp_path / "run2", tensorboard=False, progress=False)
+
+
+def test_ctrl_c_ends_the_step_writes_the_checkpoint_and_resume_is_exact(counting, tmp_path):
+    import os
+    import signal
+    import threading
+    import time
+
+    p = preset(steps=60, eval_every=30, checkpoint_every=30)
+
+    def interrupt_after_step_3():
+        path = tmp_path / "b" / "metrics.jsonl"
+        while not (path.is_file() and any('"step": 3,' in x for x in path.read_text().splitlines())):
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    watcher = threading.Thread(target=interrupt_after_step_3, daemon=True)
+    watcher.start()
+    out = train(p, counting, tmp_path / "b", tensorboard=False, progress=False)
+    watcher.join()
+    assert out["interrupted"] and 3 <= out["step"] < 60
+    _, ckpt = load_model(tmp_path / "b", "last")
+    assert ckpt["step"] == out["step"]  # the step that was running when Ctrl-C came was finished and saved
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C works as before afterwards
+    train(p, counting, tmp_path / "b", tensorboard=False, progress=False, resume=True)
+    train(p, counting, tmp_path / "a", tensorboard=False, progress=False)
+    a, _ = load_model(tmp_path / "a", "last")
+    b, _ = load_model(tmp_path / "b", "last")
+    for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(pa, pb), name
