@@ -188,17 +188,22 @@ def _tail(path: Path, limit: int) -> str:
 # ---------------------------------------------------------------- stages
 
 
-def stage_env(log: RunLog, rec: dict, args, settings: dict) -> str:
-    import torch
+_PROBE = ("import json, torch; c = torch.cuda.is_available(); print(json.dumps({'torch': torch.__version__, "
+          "'cuda': c, 'gpus': torch.cuda.device_count(), 'gpu': torch.cuda.get_device_name(0) if c else None}))")
 
+
+def stage_env(log: RunLog, rec: dict, args, settings: dict) -> str:
     from trainer.parallel_data import near_dup_available
 
     device = args.device or ("cpu" if args.rehearse else "cuda")
-    rec.update(python=sys.version.split()[0], executable=sys.executable, torch=torch.__version__,
-               cuda=torch.cuda.is_available(), gpus=torch.cuda.device_count(), cpus=os.cpu_count(),
+    # torch and CUDA are asked in a child process: the data stages fork worker pools, and a process that has
+    # started CUDA (its threads) should not fork
+    probe = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=300, check=False)
+    if probe.returncode:
+        raise UserError(f"cannot import torch with {sys.executable}: {probe.stderr.strip()[-500:]}")
+    info = json.loads(probe.stdout.strip().splitlines()[-1])
+    rec.update(python=sys.version.split()[0], executable=sys.executable, **info, cpus=os.cpu_count(),
                datasketch=near_dup_available(), device=device, rehearse=args.rehearse)
-    if torch.cuda.is_available():
-        rec["gpu"] = torch.cuda.get_device_name(0)
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         rec["git"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                                     timeout=10).stdout.strip() or None
@@ -208,11 +213,11 @@ def stage_env(log: RunLog, rec: dict, args, settings: dict) -> str:
         raise UserError("detect-secrets is not installed (the corpus stage's secret scan needs it): pip install -r "
                         "requirements.txt, or on a machine without network put its wheel in .whl/ (README: Training "
                         "on a GPU)") from None
-    if device.startswith("cuda") and not torch.cuda.is_available():
+    if device.startswith("cuda") and not info["cuda"]:
         raise UserError("no CUDA device here: run with --rehearse (a CPU rehearsal) or --device cpu")
-    if args.gpus > max(1, torch.cuda.device_count()):
-        raise UserError(f"--gpus {args.gpus}, but {torch.cuda.device_count()} GPU(s) are visible")
-    log.say(f"env: torch {torch.__version__} on {rec.get('gpu', 'CPU')}, {os.cpu_count()} cores, device {device}")
+    if args.gpus > max(1, info["gpus"]):
+        raise UserError(f"--gpus {args.gpus}, but {info['gpus']} GPU(s) are visible")
+    log.say(f"env: torch {info['torch']} on {info['gpu'] or 'CPU'}, {os.cpu_count()} cores, device {device}")
     return device
 
 
