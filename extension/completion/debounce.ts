@@ -24,9 +24,6 @@ export class Debouncer {
     const want = 1.2 * this.avg - EDITOR_DEBOUNCE_MS;
     return Math.round(Math.min(Math.max(want, this.baseMs), Math.max(4 * this.baseMs, 250)));
   }
-
-  /** Average interval between automatic requests (ms), if known. */
-  get typingIntervalMs(): number | undefined { return this.avg; }
 }
 
 /** Resolves true after `ms`, or false as soon as `signal` aborts (never leaves a promise hanging). */

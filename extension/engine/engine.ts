@@ -1,5 +1,6 @@
 // The Engine: one loaded model, one inference at a time, newest completion request wins.
 // Completions and trace predictions keep separate KV caches so a hover never evicts the typing-through cache.
+import { FIM_MAX_NEW_TOKENS } from './contract';
 import { decode, KvCache, type Hypothesis, type StopReason, type Strategy } from './decode';
 import { VocabIndex } from './heal';
 import type { ModelManifest } from './manifest';
@@ -12,7 +13,7 @@ export interface CompletionRequest {
   suffix: string;
   maxNewTokens?: number;
   stop?: string[];
-  /** Wall-clock budget in ms from the call (values above 1e12 are read as an absolute Date.now() deadline). */
+  /** Wall-clock budget in ms from the call. */
   deadlineMs?: number;
   signal?: AbortSignal;
   mode?: FimMode;
@@ -64,7 +65,8 @@ export interface TraceResult {
   tokens: number;
 }
 
-const DEFAULT_MAX_NEW = 48;
+/** Budgets when the caller gives none (the editor always does). */
+const DEFAULT_FIM_DEADLINE_MS = 10_000;
 const DEFAULT_TRACE_DEADLINE_MS = 5000;
 
 export function confidence(tokenLogProbs: readonly number[]): { meanLogProb: number; minLogProb: number } {
@@ -79,10 +81,9 @@ function candidate(h: Hypothesis): CompletionCandidate {
   return { text: h.text, tokens: h.ids.length, stopReason: h.stopReason, score: h.score, ...confidence(h.tokenLogProbs) };
 }
 
+/** The performance.now() time at which decoding stops: `ms` (default `fallback`) after `t0`. */
 function deadlineFrom(ms: number | undefined, t0: number, fallback: number): number {
-  if (ms === undefined) return t0 + fallback;
-  if (ms > 1e12) return t0 + (ms - Date.now()); // an absolute epoch deadline
-  return t0 + ms;
+  return t0 + (ms ?? fallback);
 }
 
 export class Engine {
@@ -151,7 +152,7 @@ export class Engine {
         if (seq !== this.completeSeq) return resolve(stub('superseded'));
         if (req.signal?.aborted) return resolve(stub('cancelled'));
         started = true;
-        const maxNew = req.maxNewTokens ?? DEFAULT_MAX_NEW;
+        const maxNew = req.maxNewTokens ?? FIM_MAX_NEW_TOKENS;
         const budget = this.manifest.architecture.context_length - maxNew;
         const heal = req.heal === false ? undefined : this.vocab;
         const prompt = buildFimPrompt(this.manifest, this.tokenizer, req.prefix, req.suffix, { mode, budget, heal });
@@ -162,7 +163,7 @@ export class Engine {
           stopStrings: stops.strings,
           singleLine: req.singleLine ?? false,
           isFinal: req.isFinal,
-          deadline: deadlineFrom(req.deadlineMs, t0, 10_000),
+          deadline: deadlineFrom(req.deadlineMs, t0, DEFAULT_FIM_DEADLINE_MS),
           interrupt: () => (seq !== this.completeSeq ? 'superseded' : req.signal?.aborted ? 'cancelled' : null),
           strategy: req.strategy ?? { kind: 'greedy' },
           heal: heal && prompt.healed ? { index: heal, removed: prompt.healed } : undefined,

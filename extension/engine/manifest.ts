@@ -1,5 +1,7 @@
-// model.json: the manifest written by `python -m trainer export` (schema in docs/DESIGN.md).
+// model.json: the manifest written by `python -m trainer export` (schema in docs/DESIGN.md); the facts it must agree
+// with (special tokens, ONNX names) come from trainer/contract.json.
 // validateManifest() is pure: it checks shape and internal consistency, not the files on disk.
+import { expectedIo, FORMAT, ONNX_DTYPE, SPECIAL_TOKENS } from './contract';
 import { ModelLoadError } from './errors';
 
 export interface FileEntry { sha256: string; bytes: number }
@@ -11,7 +13,7 @@ export interface Architecture {
 
 export interface FimPrompts {
   psm: string; spm: string; default_mode: 'psm' | 'spm'; stop: string[];
-  /** Optional share of the prompt budget given to the prefix (0..1); the engine defaults to 0.75. */
+  /** Optional share of the prompt budget given to the prefix (0..1); the engine defaults to the contract's. */
   prefix_share?: number;
 }
 
@@ -28,24 +30,6 @@ export interface ModelManifest {
   data?: unknown;
   training?: unknown;
   evaluation?: unknown;
-}
-
-/** The special tokens every TinyFIM tokenizer has, at these ids (DESIGN.md). */
-export const SPECIAL_TOKENS: readonly string[] = [
-  '<|endoftext|>', '<|fim_prefix|>', '<|fim_middle|>', '<|fim_suffix|>', '<|fim_pad|>',
-  '<|task_output|>', '<|task_line_count|>', '<|task_states|>', '<|task_operator|>',
-  '<|task_stepped_operator|>', '<|task_stepped_input|>', '<|answer|>',
-];
-
-/** The ONNX input/output names the engine feeds and reads for a model with `nLayer` layers. */
-export function expectedIo(nLayer: number): { inputs: string[]; outputs: string[] } {
-  const inputs = ['input_ids', 'attention_mask', 'position_ids'];
-  const outputs = ['logits'];
-  for (let i = 0; i < nLayer; i++) {
-    inputs.push(`past_key_values.${i}.key`, `past_key_values.${i}.value`);
-    outputs.push(`present.${i}.key`, `present.${i}.value`);
-  }
-  return { inputs, outputs };
 }
 
 function fail(message: string, path?: string): never {
@@ -82,7 +66,7 @@ export function validateManifest(raw: unknown, path?: string): ModelManifest {
   const f = (m: string): never => fail(m, path);
   if (!isObject(raw)) f('the top level must be an object');
   const m = raw as Record<string, unknown>;
-  if (m.format !== 'tinyfim-model-v1') f(`format must be "tinyfim-model-v1", got ${JSON.stringify(m.format)}`);
+  if (m.format !== FORMAT) f(`format must be "${FORMAT}", got ${JSON.stringify(m.format)}`);
   if (typeof m.name !== 'string') f('name must be a string');
 
   if (!isObject(m.files)) f('files must be an object');
@@ -103,7 +87,7 @@ export function validateManifest(raw: unknown, path?: string): ModelManifest {
   const o = m.onnx as Record<string, unknown>;
   const inputs = stringList(o.inputs, 'onnx.inputs');
   const outputs = stringList(o.outputs, 'onnx.outputs');
-  if (o.dtype !== undefined && o.dtype !== 'float32') f(`onnx.dtype ${JSON.stringify(o.dtype)} is not supported (float32 only)`);
+  if (o.dtype !== undefined && o.dtype !== ONNX_DTYPE) f(`onnx.dtype ${JSON.stringify(o.dtype)} is not supported (${ONNX_DTYPE} only)`);
   const want = expectedIo(a.n_layer as number);
   const missingIn = want.inputs.filter((n) => !inputs.includes(n));
   const missingOut = want.outputs.filter((n) => !outputs.includes(n));

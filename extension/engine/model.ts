@@ -5,8 +5,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { expectedIo, SPECIAL_TOKENS } from './contract';
 import { ModelLoadError } from './errors';
-import { expectedIo, parseManifest, SPECIAL_TOKENS, type ModelManifest } from './manifest';
+import { parseManifest, type ModelManifest } from './manifest';
 import { Tokenizer } from './tokenizer';
 
 async function sha256File(file: string): Promise<string> {
@@ -32,6 +33,9 @@ export class OnnxModel {
   readonly nKv: number;
   readonly headDim: number;
   readonly vocab: number;
+  /** The graph's input and output names (trainer/contract.json): 3 fixed inputs then each layer's past key, value;
+   *  the logits then each layer's present key, value. */
+  private readonly io: { inputs: string[]; outputs: string[] };
 
   constructor(readonly session: ort.InferenceSession, readonly manifest: ModelManifest) {
     const a = manifest.architecture;
@@ -39,6 +43,7 @@ export class OnnxModel {
     this.nKv = a.n_kv_head;
     this.headDim = a.head_dim;
     this.vocab = a.vocab_size;
+    this.io = expectedIo(a.n_layer);
   }
 
   emptyPast(batch = 1): Past {
@@ -57,25 +62,22 @@ export class OnnxModel {
     const ids = new BigInt64Array(batch * seq);
     const pos = new BigInt64Array(batch * seq);
     rows.forEach((r, b) => r.forEach((t, j) => { ids[b * seq + j] = BigInt(t); pos[b * seq + j] = BigInt(pastLen + j); }));
+    const [idsName, maskName, positionsName, ...pastNames] = this.io.inputs;
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', ids, [batch, seq]),
-      attention_mask: new ort.Tensor('int64', new BigInt64Array(batch * (pastLen + seq)).fill(1n), [batch, pastLen + seq]),
-      position_ids: new ort.Tensor('int64', pos, [batch, seq]),
+      [idsName]: new ort.Tensor('int64', ids, [batch, seq]),
+      [maskName]: new ort.Tensor('int64', new BigInt64Array(batch * (pastLen + seq)).fill(1n), [batch, pastLen + seq]),
+      [positionsName]: new ort.Tensor('int64', pos, [batch, seq]),
     };
-    for (let i = 0; i < this.nLayer; i++) {
-      feeds[`past_key_values.${i}.key`] = past[2 * i];
-      feeds[`past_key_values.${i}.value`] = past[2 * i + 1];
-    }
+    pastNames.forEach((name, j) => { feeds[name] = past[j]; });
     const out = await this.session.run(feeds);
-    const logitsT = out.logits;
+    const [logitsName, ...presentNames] = this.io.outputs;
+    const logitsT = out[logitsName];
     const all = logitsT.data as Float32Array;
     const v = logitsT.dims[2];
     const rowsOut = logitsT.dims[1]; // 1 for a last-position graph (docs/DESIGN.md), else seq
     const logits = new Float32Array(batch * v);
     for (let b = 0; b < batch; b++) logits.set(all.subarray((b * rowsOut + rowsOut - 1) * v, (b * rowsOut + rowsOut) * v), b * v);
-    const present: Past = [];
-    for (let i = 0; i < this.nLayer; i++) present.push(out[`present.${i}.key`], out[`present.${i}.value`]);
-    return { logits, present };
+    return { logits, present: presentNames.map((name) => out[name]) };
   }
 
   async release(): Promise<void> {

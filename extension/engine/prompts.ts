@@ -1,6 +1,7 @@
 // Prompt building from the manifest's templates: FIM (PSM / SPM) and trace tasks.
 // Templates mix special tokens (`<|fim_prefix|>`), placeholders (`{prefix}`) and, rarely, literal text;
 // specials become their ids directly, user text is always encoded as ordinary text.
+import { PREFIX_SHARE } from './contract';
 import { healPrefix, type VocabIndex } from './heal';
 import type { ModelManifest } from './manifest';
 import type { Tokenizer } from './tokenizer';
@@ -112,7 +113,7 @@ export function buildFimPrompt(
   const mode = opts.mode ?? manifest.prompts.fim.default_mode;
   const parts = parseTemplate(manifest.prompts.fim[mode], tok);
   const room = Math.max(0, opts.budget - fixedCost(parts, tok));
-  const share = opts.prefixShare ?? manifest.prompts.fim.prefix_share ?? 0.75;
+  const share = opts.prefixShare ?? manifest.prompts.fim.prefix_share ?? PREFIX_SHARE;
   const pAll = tok.encode(prefix);
   const sAll = tok.encode(suffix);
   let p = { text: prefix, ids: pAll };

@@ -43,7 +43,7 @@ export const modelIdOf = (engine: { dir: string; manifest: { name: string; files
 export const predictionKey = (modelId: string, task: string, program: string): string => sha256(modelId, task, program);
 
 // Answers cut short by the clock or a cancel are not final: the next hover asks again.
-const UNFINISHED = new Set(['deadline', 'aborted', 'cancelled']);
+const UNFINISHED = new Set(['deadline', 'cancelled']);
 
 export interface PredictResult {
   predictions: Prediction[];
@@ -63,7 +63,7 @@ export async function predictTasks(
   engine: TraceEngine, modelId: string, program: string, tasks: string[], cache: LruCache<Prediction>,
   opts: { budgetMs: number; signal?: AbortSignal; maxNewTokens?: number },
 ): Promise<PredictResult> {
-  const deadline = Date.now() + opts.budgetMs;
+  const deadline = performance.now() + opts.budgetMs; // the engine's clock
   const result: PredictResult = { predictions: [], failures: [], cancelled: false };
   for (const task of tasks) {
     if (opts.signal?.aborted) return { ...result, cancelled: true };
@@ -73,7 +73,7 @@ export async function predictTasks(
       result.predictions.push(cached);
       continue;
     }
-    const left = deadline - Date.now();
+    const left = deadline - performance.now();
     if (left <= 0) {
       result.failures.push({ task, message: `time budget of ${opts.budgetMs} ms spent` });
       continue;
