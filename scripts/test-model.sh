@@ -9,11 +9,11 @@ esac
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build
-key=$(cat requirements.txt trainer/*.py trainer/*/*.py trainer/presets/*.json 2>/dev/null | sha256sum | cut -d' ' -f1)
+key=$(cat requirements.txt trainer/*.py trainer/*.json trainer/*/*.py trainer/presets/*.json 2>/dev/null | sha256sum | cut -d' ' -f1)
 if [ -f build/test-model/model.json ] && [ "$(cat build/test-model/.key 2>/dev/null)" = "$key" ]; then
   echo "build/test-model is up to date"
   exit 0
 fi
 rm -rf build/test-model
-.venv/bin/python -m trainer pipeline --preset test --workdir build/test-pipeline --out build/test-model --fresh
+.venv/bin/python -m trainer pipeline --preset test --workdir build/test-pipeline --model build/test-model --fresh
 echo "$key" > build/test-model/.key

@@ -1,12 +1,13 @@
 """`python -m trainer pipeline`: corpus -> tinypy -> tokenizer -> dataset -> train -> export -> evaluate.
 
-    python -m trainer pipeline --preset test --workdir build/test-pipeline --out build/test-model --fresh
+    python -m trainer pipeline --preset test --workdir build/test-pipeline --model build/test-model --fresh [--json]
 
 WORKDIR holds corpus.sqlite, tokenizer.json, dataset/, run/ and state.json. Each finished stage is recorded in
 state.json with the hash of its inputs (its options and the hash of the stage before it); a later call skips
 stages whose hash is unchanged and redoes the first changed stage and everything after it. An interrupted
 training stage resumes from its last checkpoint. --fresh starts every stage over. tinypy programs are generated
-(seeded) inside the tokenizer and dataset stages.
+(seeded) inside the tokenizer and dataset stages. Progress goes to stderr; the summary to stdout (one JSON line
+with --json).
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", required=True, help="preset name (trainer/presets/NAME.json) or a JSON path")
     parser.add_argument("--workdir", default=None, help="folder for corpus, tokenizer, dataset and run "
                         "(default build/pipeline-PRESET)")
-    parser.add_argument("--out", default=None, help="exported model folder (default models/PRESET)")
+    parser.add_argument("--model", default=None, help="exported model folder (default models/PRESET)")
+    parser.add_argument("--out", default=None, help="deprecated: the old name of --model")
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     parser.add_argument("--fresh", action="store_true", help="start every stage over")
     parser.add_argument("--code", nargs="+", default=None, metavar="PATH",
                         help="folders for the code corpus (default: the preset's data.code: 'stdlib' is this "
@@ -53,12 +56,14 @@ def run(args) -> int:
     preset = load_preset(args.preset)
     name = preset["name"]
     workdir = Path(args.workdir or f"build/pipeline-{name}")
-    out = Path(args.out or f"models/{name}")
+    if args.out:
+        print("note: --out is deprecated; use --model (the same option name as every other verb)", file=sys.stderr)
+    out = Path(args.model or args.out or f"models/{name}")
     summary = run_pipeline(preset, workdir, out, fresh=args.fresh, code=args.code, tinypy_count=args.tinypy_count,
                            vocab_size=args.vocab_size, steps=args.steps, device=args.device, threads=args.threads,
                            quantize=args.quantize, workers=args.workers, eval_limit=args.eval_limit,
                            until=args.until)
-    print(json.dumps(summary, indent=2), file=sys.stderr)
+    print(json.dumps(summary) if args.json else json.dumps(summary, indent=2))
     return 0
 
 
@@ -235,7 +240,7 @@ def run_pipeline(preset: dict, workdir: Path, out: Path, *, fresh: bool = False,
 
 
 def _summary(workdir: Path, out: Path, state: dict, t_all: float) -> dict:
-    return {"workdir": str(workdir), "out": str(out), "seconds": round(time.time() - t_all, 1),
+    return {"workdir": str(workdir), "model": str(out), "seconds": round(time.time() - t_all, 1),
             "unigram_val_loss": state.get("dataset", {}).get("info", {}).get("unigram_val_loss"),
             "train": state.get("train", {}).get("info"),
             "parity": state.get("export", {}).get("info", {}).get("parity"),

@@ -7,7 +7,7 @@ import {
   applyCurve, CALIBRATION_FILE, CALIBRATION_FORMAT, calibrationError, DEFAULT_MIN_CONFIDENCE, fitCurve, reliability, wellFormed,
   type Calibration, type ReliabilityRow, type Sample,
 } from '../hover/calibration';
-import { CliError, intOpt, loadEngine, parse, printJson, required, type Verb } from './args';
+import { CliError, intOpt, loadEngine, parse, printJson, probabilityOpt, required, type Verb } from './args';
 import { readRows } from './bench';
 import { traceValue } from './trace';
 
@@ -47,17 +47,16 @@ function coverage(samples: Sample[], threshold: number) {
 
 export const calibrateVerb: Verb = {
   description: 'Fit the hover\'s confidence calibration on held-out tinypy programs and print its reliability table (writes <model>/calibration.json).',
-  usage: '--model DIR --data DIR|FILE [--data ...] [--per-file N] [--bins N] [--threshold T] [--out FILE] [--json] [--threads N]',
+  usage: `--model DIR --data DIR|FILE [--data ...] [--per-file N] [--bins N] [--min-confidence P (the hover's, ${DEFAULT_MIN_CONFIDENCE})] [--out FILE] [--json] [--threads N]`,
   async run(argv) {
     const a = parse(argv, { model: { type: 'string' }, data: { type: 'string', multiple: true }, 'per-file': { type: 'string' },
-      bins: { type: 'string' }, threshold: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, threads: { type: 'string' } });
+      bins: { type: 'string' }, 'min-confidence': { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, threads: { type: 'string' } });
     const modelDir = required(a.model, '--model');
     const inputs = (a.data as string[] | undefined) ?? [];
     if (inputs.length === 0) throw new CliError('--data is required (a folder with tinypy_*.jsonl, e.g. build/pipeline-default/dataset/eval)');
     const perFile = intOpt(a['per-file'], '--per-file', 250);
     const bins = intOpt(a.bins, '--bins', 20);
-    const threshold = a.threshold === undefined ? DEFAULT_MIN_CONFIDENCE : Number(a.threshold);
-    if (!(threshold >= 0 && threshold <= 1)) throw new CliError(`--threshold must be between 0 and 1, got '${String(a.threshold)}'`);
+    const threshold = probabilityOpt(a['min-confidence'], '--min-confidence', DEFAULT_MIN_CONFIDENCE);
     const files = dataFiles(inputs);
     const engine = await loadEngine(modelDir, intOpt(a.threads, '--threads', 1));
     try {

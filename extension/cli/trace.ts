@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { CALIBRATION_FILE, DEFAULT_MIN_CONFIDENCE, judge, parseCalibration, type Calibration, type JudgedPrediction } from '../hover/calibration';
 import { programForModel } from '../hover/gate';
 import { actualAnswer, answersMatch, runSnippet, type RunResult } from '../hover/run';
-import { CliError, intOpt, loadEngine, parse, printJson, readText, required, type Verb } from './args';
+import { CliError, intOpt, loadEngine, parse, printJson, probabilityOpt, readText, required, type Verb } from './args';
 
 /** `line_count` answers become numbers when they are decimal integers (DESIGN.md trace JSON). */
 export function traceValue(task: string, answer: string): string | number | null {
@@ -66,8 +66,7 @@ export const traceVerb: Verb = {
     // none of these, and the model notices).
     const source = readText(file);
     const program = programForModel(source);
-    const minConfidence = a['min-confidence'] === undefined ? DEFAULT_MIN_CONFIDENCE : Number(a['min-confidence']);
-    if (!(minConfidence >= 0 && minConfidence <= 1)) throw new CliError(`--min-confidence must be between 0 and 1, got '${String(a['min-confidence'])}'`);
+    const minConfidence = probabilityOpt(a['min-confidence'], '--min-confidence', DEFAULT_MIN_CONFIDENCE);
     const modelDir = required(a.model, '--model');
     const engine = await loadEngine(modelDir, intOpt(a.threads, '--threads', 1));
     try {

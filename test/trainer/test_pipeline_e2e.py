@@ -42,7 +42,7 @@ def _check_model_dir(out, run):
 
 def test_pipeline_short_run_then_skips_finished_stages(tmp_path, capsys):
     work, out = tmp_path / "work", tmp_path / "model"
-    base = ["pipeline", "--preset", "test", "--workdir", str(work), "--out", str(out), "--tinypy-count", "140",
+    base = ["pipeline", "--preset", "test", "--workdir", str(work), "--model", str(out), "--tinypy-count", "140",
             "--threads", "1", "--eval-limit", "3"]
     assert main(base + ["--fresh", "--steps", "6"]) == 0
     _check_model_dir(out, work / "run")
@@ -52,10 +52,12 @@ def test_pipeline_short_run_then_skips_finished_stages(tmp_path, capsys):
     assert main(base + ["--steps", "6"]) == 0  # again, without --fresh: nothing to redo
     err = capsys.readouterr().err
     assert err.count("up to date, skipped") == 6
-    # a changed training option redoes train and what follows, not the data stages
-    assert main(base + ["--steps", "8"]) == 0
+    # a changed training option redoes train and what follows, not the data stages (--out: the old name of --model)
+    old = [x if x != "--model" else "--out" for x in base]
+    assert main(old + ["--steps", "8"]) == 0
     err = capsys.readouterr().err
     assert err.count("up to date, skipped") == 3 and "[pipeline] train ..." in err
+    assert "--out is deprecated" in err
     assert json.loads((out / "model.json").read_text())["training"]["steps"] == 8
 
 
@@ -65,7 +67,7 @@ def test_pipeline_test_preset_learns_something(tmp_path, request):
     if "slow" not in (request.config.getoption("markexpr") or ""):
         pytest.skip("slow: run with -m slow")
     work, out = tmp_path / "work", tmp_path / "model"
-    assert main(["pipeline", "--preset", "test", "--workdir", str(work), "--out", str(out), "--fresh"]) == 0
+    assert main(["pipeline", "--preset", "test", "--workdir", str(work), "--model", str(out), "--fresh"]) == 0
     _check_model_dir(out, work / "run")
     state = json.loads((work / "state.json").read_text())
     unigram = state["dataset"]["info"]["unigram_val_loss"]
