@@ -25,8 +25,8 @@ from trainer.tinypy.tasks import make_task_samples, split_snippets  # noqa: E402
 from trainer.tinypy.tracer import clear_cache  # noqa: E402
 
 # Reference rates of the original scripts from the issue (single process); generation from the research notes.
-REFERENCE = {"generate": 6200, "output": 9500, "states": 9500, "line-count": 15900, "operator": 4000,
-             "stepped-operator": 950, "stepped-input": 550}
+REFERENCE = {"generate": 6200, "output": 9500, "states": 9500, "line_count": 15900, "operator": 4000,
+             "stepped_operator": 950, "stepped_input": 550}
 
 
 def baseline_output(snippets):
@@ -89,7 +89,7 @@ def main() -> int:
     ap.add_argument("--count", type=int, default=10000, help="snippets to use / generate (default 10000)")
     ap.add_argument("--workers", type=int, default=2, help="worker processes for the parallel column (default 2)")
     ap.add_argument("--repeat", type=int, default=2, help="runs per measurement, best kept (default 2)")
-    ap.add_argument("--tasks", default="generate,output,states,line-count,operator,stepped-operator,stepped-input",
+    ap.add_argument("--tasks", default="generate,output,states,line_count,operator,stepped_operator,stepped_input",
                     help="comma-separated subset to measure")
     args = ap.parse_args()
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
@@ -126,10 +126,10 @@ def main() -> int:
         print(f"{task:<18}{r1:>14,.0f}{rw:>14,.0f}{ref:>13,}{r1 / ref:>9.1f}x{rw / ref:>9.1f}x", flush=True)
 
     m = min(n, 5000)
-    if {"output", "line-count"} & set(tasks):
+    if {"output", "line_count"} & set(tasks):
         print(f"\nsame-run baseline: the originals' exec/settrace method vs ours, 1 process, {m} snippets,"
               f" measured alternately (best of {max(rep, 3)} each; cold line cache for ours)")
-        for task, fn in (("output", baseline_output), ("line-count", baseline_line_count)):
+        for task, fn in (("output", baseline_output), ("line_count", baseline_line_count)):
             if task not in tasks:
                 continue
             base = mine = 0.0

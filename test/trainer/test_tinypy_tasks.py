@@ -47,7 +47,7 @@ def test_output_task(programs):
 
 def test_states_and_line_count_tasks(programs):
     states = make_task_samples("states", programs)
-    counts = make_task_samples("line-count", programs)
+    counts = make_task_samples("line_count", programs)
     assert len(states) == len(counts) == len(programs)
     for code, s, c in zip(programs, states, counts, strict=True):
         ref = trace_source(code)
@@ -96,14 +96,14 @@ def test_operator_tasks_on_repeated_lines_mask_one_line_only():
                 other = trace_source(_unmask(masked, alt), max_steps=5000, timeout=2)
                 assert other["error"] or other["states"] != ref["states"], text
     assert len(texts) >= 3
-    for text in make_task_samples("stepped-operator", DUPLICATE_LINES, seed=1, sampling_limit=0):
+    for text in make_task_samples("stepped_operator", DUPLICATE_LINES, seed=1, sampling_limit=0):
         masked, op = re.fullmatch(r"(.*)\n# operator\?([-+*/])", text, re.S).groups()
         masked_code, line, states = _unhighlight(masked)
         assert (line, states) in reference_steps(_unmask(masked_code, op))[0], text
 
 
 def test_stepped_operator_task(programs):
-    texts = make_task_samples("stepped-operator", programs, seed=1)
+    texts = make_task_samples("stepped_operator", programs, seed=1)
     assert len(texts) > len(programs) // 3
     for text in texts[:150]:
         m = re.fullmatch(r"(.*)\n# operator\?([-+*/])", text, re.S)
@@ -114,12 +114,12 @@ def test_stepped_operator_task(programs):
         assert code in programs
         assert states and (line, states) in reference_steps(code)[0]
     assert {re.search(r"operator\?(.)$", t).group(1) for t in texts} == {"+", "-", "*", "/"}
-    few = make_task_samples("stepped-operator", programs, seed=1, sampling_limit=1, limit=1)
+    few = make_task_samples("stepped_operator", programs, seed=1, sampling_limit=1, limit=1)
     assert 0 < len(few) <= len(programs)
 
 
 def test_stepped_input_task(programs):
-    texts = make_task_samples("stepped-input", programs, seed=2)
+    texts = make_task_samples("stepped_input", programs, seed=2)
     assert len(texts) > len(programs)
     for text in texts[:300]:
         m = re.fullmatch(r"(.*)\n# input\?(-?\d+)", text, re.S)
@@ -131,20 +131,20 @@ def test_stepped_input_task(programs):
         assert states and (line, states) in reference_steps(code)[0]
     # more than sampling_limit maskable constants no longer drops the snippet
     many = "a = 1\nb = 2\nc = 3\nd = 4\ne = a + b\nprint(e)"
-    assert len(make_task_samples("stepped-input", [many], sampling_limit=3, step_limit=1)) == 3
-    assert len(make_task_samples("stepped-input", [many], sampling_limit=0, step_limit=0)) > 3
+    assert len(make_task_samples("stepped_input", [many], sampling_limit=3, step_limit=1)) == 3
+    assert len(make_task_samples("stepped_input", [many], sampling_limit=0, step_limit=0)) > 3
 
 
 def test_while_loops_do_not_hang():
     loops = generate_programs("4.1", 150, seed=3)
     t0 = time.monotonic()
-    for task in ("operator", "stepped-operator"):
+    for task in ("operator", "stepped_operator"):
         assert make_task_samples(task, loops)
     assert time.monotonic() - t0 < 60
 
 
 def test_same_results_whatever_the_worker_count(programs):
-    for task in ("stepped-operator", "stepped-input"):
+    for task in ("stepped_operator", "stepped_input"):
         assert make_task_samples(task, programs, seed=5, workers=1) == make_task_samples(task, programs, seed=5,
                                                                                           workers=2)
 
@@ -152,11 +152,11 @@ def test_same_results_whatever_the_worker_count(programs):
 def test_records_and_levels():
     samples = generate_samples("ALL", 60, seed=4)
     programs = [s.program for s in samples]
-    recs = make_task_records("line-count", programs, seed=0, levels=[s.level for s in samples])
+    recs = make_task_records("line_count", programs, seed=0, levels=[s.level for s in samples])
     assert len(recs) == 60
     for r, s in zip(recs, samples, strict=True):
         assert set(r) == {"task", "prompt", "answer", "level"}
-        assert r["task"] == "line-count" and r["prompt"] == s.program and r["level"] == s.level
+        assert r["task"] == "line_count" and r["prompt"] == s.program and r["level"] == s.level
         assert r["answer"] == str(trace_source(s.program)["line_count"])
     out = make_task_records("output", programs[:5], seed=0)
     assert [r["answer"] for r in out] == [s.output for s in samples[:5]] and out[0]["level"] is None
@@ -173,13 +173,14 @@ def test_task_cli(tmp_path):
     src = tmp_path / "in.txt"
     src.write_text("".join(s.text + "\n\n" for s in generate_samples("ALL", 40, seed=2)))
     out = tmp_path / "out.jsonl"
-    subprocess.run([sys.executable, "-m", "trainer", "tinypy", "task", "--task", "stepped-input", "--in", str(src),
+    subprocess.run([sys.executable, "-m", "trainer", "tinypy", "task", "--task", "stepped_input", "--in", str(src),
                     "--out", str(out), "--jsonl", "--sampling-limit", "2", "--step-limit", "2"],
                    cwd=ROOT, check=True, capture_output=True, timeout=120)
     recs = [json.loads(line) for line in out.read_text().splitlines()]
-    assert recs and all(r["task"] == "stepped-input" and "@" in r["prompt"] for r in recs)
+    assert recs and all(r["task"] == "stepped_input" and "@" in r["prompt"] for r in recs)
     txt = tmp_path / "out.txt"
-    subprocess.run([sys.executable, "-m", "trainer", "tinypy", "task", "--task", "line-count", "--in", str(src),
-                    "--out", str(txt)], cwd=ROOT, check=True, capture_output=True, timeout=120)
+    old = subprocess.run([sys.executable, "-m", "trainer", "tinypy", "task", "--task", "line-count", "--in", str(src),
+                          "--out", str(txt)], cwd=ROOT, check=True, capture_output=True, text=True, timeout=120)
+    assert "spelled line_count now" in old.stderr  # the old spelling still works
     body = txt.read_text()
     assert body.endswith("\n\n") and body.count("\n# count?") == 40

@@ -2,7 +2,7 @@
 
     python -m trainer tinypy generate --level ALL --count 100000 --seed 0 --out data/tinypy.txt --workers 2
     python -m trainer tinypy trace --json snippet.py          # or `-` for stdin
-    python -m trainer tinypy task --task line-count --in data/tinypy.txt --out data/count.txt [--jsonl]
+    python -m trainer tinypy task --task line_count --in data/tinypy.txt --out data/count.txt [--jsonl]
 """
 
 from __future__ import annotations
@@ -13,7 +13,16 @@ import os
 import sys
 import tempfile
 
+from trainer import contract
 from trainer.errors import UserError
+
+
+def _task_name(name: str) -> str:
+    """The contract's spelling; the old hyphenated names (line-count) still work, with a note."""
+    if "-" in name and name.replace("-", "_") in contract.TASKS:
+        print(f"note: --task {name} is spelled {name.replace('-', '_')} now", file=sys.stderr)
+        return name.replace("-", "_")
+    return name
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -34,16 +43,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--timeout", type=float, default=None, help="seconds before giving up (general Python only)")
 
     k = sub.add_parser("task", help="build one of the task datasets from snippets")
-    k.add_argument("--task", required=True,
-                   choices=["output", "states", "line-count", "operator", "stepped-operator", "stepped-input"],
-                   help="which task")
+    k.add_argument("--task", required=True, type=_task_name, choices=contract.TASKS,
+                   help="which task (the names of trainer/contract.json)")
     k.add_argument("--in", dest="inp", required=True,
                    help="snippets: pure programs separated by blank lines, or TinyPy `# output` samples")
     k.add_argument("--out", required=True, help="output file")
     k.add_argument("--seed", type=int, default=0, help="random seed for the sampled tasks (default 0)")
     k.add_argument("--sampling-limit", type=int, default=None, help="stepped tasks: steps/maskings per snippet (3)")
     k.add_argument("--limit", type=int, default=None, help="operator tasks: operators per snippet/step (0 = all)")
-    k.add_argument("--step-limit", type=int, default=None, help="stepped-input: steps per masking (10, 0 = all)")
+    k.add_argument("--step-limit", type=int, default=None, help="stepped_input: steps per masking (10, 0 = all)")
     k.add_argument("--workers", type=int, default=1, help="processes (results do not depend on it)")
     k.add_argument("--jsonl", action="store_true", help="write {task, prompt, answer, level} records instead")
 

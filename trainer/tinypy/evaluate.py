@@ -14,7 +14,7 @@ run_plan against the tracer on thousands of drawn programs, erroring ones includ
 
 from __future__ import annotations
 
-from trainer.tinypy.tracer import BINOPS, CMPOPS
+from trainer.tinypy.parse import BINOPS, CMPOPS
 
 _MULDIV = ("*", "/")
 

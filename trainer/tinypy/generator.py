@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass
 
 from trainer.tinypy.evaluate import nest, run_plan
-from trainer.tinypy.tracer import rare_gc
+from trainer.tinypy.parse import fewer_gc_collections
 
 LEVELS = ("1.1", "1.2", "2.1", "2.2", "3.1", "3.2", "4.1")
 ALL_LEVELS = (*LEVELS, "ALL")
@@ -320,7 +320,7 @@ def _generate_range(args: tuple[str, int, int, int]) -> list[tuple[str, str, str
     """A worker's chunk, as plain tuples (they pickle several times faster than dataclasses)."""
     level, seed, start, stop = args
     out = []
-    with rare_gc():
+    with fewer_gc_collections():
         for i in range(start, stop):
             s = generate_one(level, seed, i)
             out.append((s.program, s.level, s.output, s.text))
@@ -363,7 +363,7 @@ def generate_samples(level: str, count: int, seed: int = 0, workers: int = 1, pr
     chunk = max(100, min(2000, count // max(1, workers * 4) + 1))
     stream = iter_samples(level, seed, workers, chunk=chunk, hint=count + count // 100)
     try:
-        with rare_gc():
+        with fewer_gc_collections():
             for s in stream:
                 if len(kept) >= count:
                     break

@@ -1,23 +1,23 @@
 """The five TinyPy tasks (ibrahim-aboud/tiny-py-data-generation-playground), fast and without the originals' bugs.
 
     from trainer.tinypy.tasks import make_task_records, make_task_samples
-    recs = make_task_records("line-count", programs, seed=0)   # [{"task", "prompt", "answer", "level"}, ...]
+    recs = make_task_records("line_count", programs, seed=0)   # [{"task", "prompt", "answer", "level"}, ...]
     texts = make_task_samples("operator", programs, seed=0)    # the originals' text samples
 
 Tasks and their text samples (the originals' formats; `T` = TAB indentation kept):
 - output:           program + "\\n# output\\n# 5\\n# 7"        (TinyPy stdout label; answer = exact stdout)
 - states:           program + "\\n# a?1;b?2"                   (the playground's "output prediction": final states)
-- line-count:       program + "\\n# count?7"
+- line_count:       program + "\\n# count?7"
 - operator:         program with one operator as "?" + "\\n# a?1;b?2;operator?-"
-- stepped-operator: program with one operator as "?" and one line as "@line$a?1;b?2" + "\\n# operator?-"
-- stepped-input:    program with one early constant as "?" and one line as "@line$a?1" + "\\n# input?73"
+- stepped_operator: program with one operator as "?" and one line as "@line$a?1;b?2" + "\\n# operator?-"
+- stepped_input:    program with one early constant as "?" and one line as "@line$a?1" + "\\n# input?73"
 
-Records (`--jsonl`): prompt is the program text for output/states/line-count; for operator it is the masked
+Records (`--jsonl`): prompt is the program text for output/states/line_count; for operator it is the masked
 program plus its "\\n# a?1;b?2" states line; for the stepped tasks the masked, highlighted program.
 The answer is what follows the marker (stdout text, states, count, operator, value).
 
-Parameters (the originals' defaults): operator `limit=0`; stepped-operator `sampling_limit=3`, `limit=0` and the
-determinism filter; stepped-input `sampling_limit=3`, `step_limit=10`. Randomness comes only from
+Parameters (the originals' defaults): operator `limit=0`; stepped_operator `sampling_limit=3`, `limit=0` and the
+determinism filter; stepped_input `sampling_limit=3`, `step_limit=10`. Randomness comes only from
 `random.Random(seed-derived)` per snippet index, so results do not depend on the worker count.
 Deviations from the originals (all intentional) are listed in docs/tinypy.md.
 """
@@ -31,10 +31,12 @@ import re
 import sys
 from collections import Counter
 
+from trainer import contract
 from trainer.tinypy.generator import _derive
-from trainer.tinypy.tracer import BINOPS, Program, compile_program, rare_gc, run_program, trace, trace_steps
+from trainer.tinypy.parse import BINOPS, fewer_gc_collections
+from trainer.tinypy.tracer import Program, compile_program, run_program, trace, trace_steps
 
-TASKS = ("output", "states", "line-count", "operator", "stepped-operator", "stepped-input")
+TASKS = contract.TASKS  # output, line_count, states, operator, stepped_operator, stepped_input
 ARITH = ("+", "-", "*", "/")  # the operators masked (include_arithmetic_masking=True, comparators off)
 DEFAULTS = {"sampling_limit": 3, "limit": 0, "step_limit": 10}
 
@@ -112,7 +114,7 @@ def _highlight(code: str, line: int, states: str) -> str:
 
 def _variant_states(code, prog, cand, new_op, max_steps):
     """Final states (or None if it errors / runs too long) with `cand` replaced by `new_op`."""
-    if cand.box is not None and cand.box.safe:
+    if cand.box is not None and cand.box.swap_safe:
         old = cand.box.fn
         cand.box.fn = BINOPS[new_op]
         try:
@@ -128,7 +130,7 @@ def _variant_step(code, prog, cand, new_op, step, max_steps):
     """The (line, states) at `step` of the variant, or None if it errors before or never gets there.
 
     The variant runs only up to `step`: what it does afterwards (e.g. loop forever) does not matter."""
-    if cand.box is not None and cand.box.safe:
+    if cand.box is not None and cand.box.swap_safe:
         old = cand.box.fn
         cand.box.fn = BINOPS[new_op]
         try:
@@ -355,14 +357,15 @@ def task_stepped_input(code, rng, params):
     return out
 
 
-_TASK_FNS = {"output": task_output, "states": task_states, "line-count": task_line_count,
-             "operator": task_operator, "stepped-operator": task_stepped_operator,
-             "stepped-input": task_stepped_input}
-_RANDOM_TASKS = {"operator", "stepped-operator", "stepped-input"}
+_TASK_FNS = {"output": task_output, "states": task_states, "line_count": task_line_count,
+             "operator": task_operator, "stepped_operator": task_stepped_operator,
+             "stepped_input": task_stepped_input}
+# Each random task's seed stream (fixed numbers: the samples must not change with the order of contract.TASKS).
+_RANDOM_TASKS = {"operator": 19, "stepped_operator": 20, "stepped_input": 21}
 
 
 class _LazyRng:
-    """random.Random for one snippet, built only if the task draws from it (building costs ~8 us)."""
+    """random.Random for one snippet, built only if the task draws from it (building one is not free)."""
 
     def __init__(self, seed):
         self.seed, self.rng = seed, None
@@ -381,10 +384,10 @@ def _run_chunk(args):
     if isinstance(snippets, int):
         snippets = _FORKED[start:snippets]
     fn = _TASK_FNS[task]
-    with rare_gc():
+    with fewer_gc_collections():
         if task not in _RANDOM_TASKS:
             return [fn(code, None, params) for code in snippets]
-        stream = TASKS.index(task) + 16
+        stream = _RANDOM_TASKS[task]
         return [fn(code, _LazyRng(_derive(seed, start + i, stream)), params) for i, code in enumerate(snippets)]
 
 
@@ -401,9 +404,8 @@ def run_task(task: str, programs: list[str], seed: int = 0, workers: int = 1, pr
 
         bar = tqdm(total=len(programs), desc=f"tinypy {task}", unit="snippet", file=sys.stderr)
     results: list[list] = []
-    # one rare_gc for the whole run: leaving it per chunk cost a collection of the chunk's young objects
-    # each time, and the parent's unpickling of worker results is 3x slower under default gc
-    with rare_gc():
+    # one for the whole run, the parent's unpickling of worker results included (docs/tinypy.md, "The fast tracer")
+    with fewer_gc_collections():
         try:
             if workers <= 1:
                 for i in starts:
@@ -449,7 +451,7 @@ def make_task_records(task: str, programs: list[str], seed: int = 0, levels: lis
     """Training records {task, prompt, answer, level}; `levels` (one per program) fills `level`, else None.
 
     params: sampling_limit (stepped tasks, default 3), limit (operator tasks, default 0 = all),
-    step_limit (stepped-input, default 10).
+    step_limit (stepped_input, default 10).
     """
     if levels is not None and len(levels) != len(programs):
         raise ValueError("levels must have one entry per program")

@@ -20,19 +20,33 @@ The fast subset (one statement per line, no comments after code):
 How counting works (the CPython `line` event rule): every executed simple statement +1, an `if`/`elif`
 test +1 each time it is evaluated, a loop header +1 per iteration plus 1 for the final test, `else :` never.
 `trace_steps(code)` gives, per line event, the 0-based line and the states before the line runs.
+
+Lines are parsed by parse.py into closures; this module compiles a snippet's lines into flat instructions with jumps
+(`Program`; snippets of one shape share their compiled layout), runs them (`run_program`) and caches parsed lines.
+Why it is built this way, with the measurements: docs/tinypy.md, "The fast tracer".
 """
 
 from __future__ import annotations
 
-import builtins
-import gc
-import keyword
 import operator
-import re
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from trainer.tinypy import linetrace
+from trainer.tinypy.parse import (
+    ASSIGN,
+    AUG,
+    ELIF,
+    ELSE,
+    FOR,
+    IF,
+    PASS,
+    PRINT,
+    WHILE,
+    BinOp,
+    Unsupported,
+    clear_leaf_cache,
+    parse_line,
+)
 
 DEFAULT_MAX_STEPS = linetrace.DEFAULT_MAX_STEPS
 DEFAULT_TIMEOUT = linetrace.DEFAULT_TIMEOUT
@@ -53,509 +67,16 @@ class TraceResult:
         return ";".join(f"{k}?{v}" for k, v in self.states)
 
 
-# ----------------------------------------------------------------------------------------------- expressions
-
-BINOPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
-          "//": operator.floordiv, "%": operator.mod}
-CMPOPS = {"<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge,
-          "==": operator.eq, "!=": operator.ne}
-_PREC = {"+": 6, "-": 6, "*": 7, "/": 7, "//": 7, "%": 7}
-_BUILTIN_NAMES = frozenset(dir(builtins)) | {"__builtins__", "__name__"}
-_CONSTS = {"True": True, "False": False, "None": None}
-_TOKEN = re.compile(r"\s*(?:(?P<num>(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+|\d+)"
-                    r"|(?P<name>[A-Za-z_]\w*)|(?P<op>//|<=|>=|==|!=|[-+*/%<>(),]))")
-
-
-class Unsupported(Exception):
-    """The snippet is outside the fast subset: use the settrace reference."""
-
-
-class BinOp:
-    """A binary operator in a parsed line; `fn` is swapped by the operator tasks to test other operators."""
-    __slots__ = ("fn", "col", "op", "depth", "safe")
-
-    def __init__(self, fn, col, op, depth=0, safe=False):
-        self.fn, self.col, self.op = fn, col, op
-        self.depth = depth  # parenthesis depth, to tell an operator's own chain from nested ones
-        self.safe = safe  # alone in its arithmetic chain: swapping it cannot change the parse tree
-
-
-def _tokenize(text: str, base: int) -> list[tuple[str, object, int]]:
-    toks = []
-    pos = 0
-    n = len(text)
-    for m in _TOKEN.finditer(text):
-        if m.start() != pos:
-            raise Unsupported(text)
-        pos = m.end()
-        kind = m.lastgroup
-        s = m.group(kind)
-        col = base + m.start(kind)
-        if kind == "num":
-            nxt = text[pos:pos + 1]
-            if nxt and (nxt.isalnum() or nxt in "._"):
-                raise Unsupported(text)  # 5j, 1_000, 0x1f, 1if ...
-            if "." in s or "e" in s or "E" in s:
-                toks.append(("c", float(s), col))
-            else:
-                if len(s) > 1 and s[0] == "0":
-                    raise Unsupported(text)  # 007 is a SyntaxError in Python 3
-                toks.append(("c", int(s), col))
-        elif kind == "name":
-            if s in ("and", "or", "not"):
-                toks.append((s, s, col))
-            elif s in _CONSTS:
-                toks.append(("c", _CONSTS[s], col))
-            elif keyword.iskeyword(s) or s in _BUILTIN_NAMES:
-                raise Unsupported(text)
-            else:
-                toks.append(("v", s, col))
-        else:
-            toks.append((s, s, col))
-    if text[pos:].strip():
-        raise Unsupported(text)
-    toks.append(("end", None, base + n))
-    return toks
-
-
-class _Parser:
-    """Precedence climbing over tokens, producing closures env -> value (Python's precedence)."""
-
-    def __init__(self, toks):
-        self.toks, self.i = toks, 0
-        self.binops: list[BinOp] = []
-        self.has_name = False
-        self.depth = 0
-
-    def arith_chain(self):
-        """A whole arithmetic expression; marks its operator safe to swap if it is the only one at this level."""
-        before = len(self.binops)
-        f = self.arith(0)
-        own = [b for b in self.binops[before:] if b.depth == self.depth]
-        if len(own) == 1:
-            own[0].safe = True
-        return f
-
-    def peek(self):
-        return self.toks[self.i][0]
-
-    def take(self):
-        t = self.toks[self.i]
-        self.i += 1
-        return t
-
-    def expect(self, kind):
-        if self.peek() != kind:
-            raise Unsupported(kind)
-        return self.take()
-
-    def parse_list(self):  # E, E, ... up to `end` (print / range arguments)
-        items = []
-        if self.peek() == "end":
-            return items
-        while True:
-            items.append(self.expr())
-            if self.peek() == ",":
-                self.take()
-                continue
-            self.expect("end")
-            return items
-
-    def expr(self):  # or
-        first = self.and_()
-        if self.peek() != "or":
-            return first
-        parts = [first]
-        while self.peek() == "or":
-            self.take()
-            parts.append(self.and_())
-
-        def f(env, parts=tuple(parts)):
-            for p in parts[:-1]:
-                v = p(env)
-                if v:
-                    return v
-            return parts[-1](env)
-        return f
-
-    def and_(self):
-        first = self.not_()
-        if self.peek() != "and":
-            return first
-        parts = [first]
-        while self.peek() == "and":
-            self.take()
-            parts.append(self.not_())
-
-        def f(env, parts=tuple(parts)):
-            for p in parts[:-1]:
-                v = p(env)
-                if not v:
-                    return v
-            return parts[-1](env)
-        return f
-
-    def not_(self):
-        if self.peek() == "not":
-            self.take()
-            inner = self.not_()
-            return lambda env: not inner(env)
-        return self.compare()
-
-    def compare(self):
-        left = self.arith_chain()
-        if self.peek() not in CMPOPS:
-            return left
-        chain = []
-        while self.peek() in CMPOPS:
-            fn = CMPOPS[self.take()[0]]
-            chain.append((fn, self.arith_chain()))
-        if len(chain) == 1:
-            fn, right = chain[0]
-            return lambda env: fn(left(env), right(env))
-
-        def f(env, chain=tuple(chain)):
-            a = left(env)
-            for fn, rf in chain:
-                b = rf(env)
-                r = fn(a, b)
-                if not r:
-                    return r
-                a = b
-            return r
-        return f
-
-    def arith(self, min_prec):
-        left = self.unary()
-        while True:
-            kind, _, col = self.toks[self.i]
-            prec = _PREC.get(kind)
-            if prec is None or prec <= min_prec:
-                return left
-            self.take()
-            right = self.arith(prec)
-            box = BinOp(BINOPS[kind], col, kind, self.depth)
-            self.binops.append(box)
-            left = self._bin(box, left, right)
-
-    @staticmethod
-    def _bin(box, lf, rf):
-        return lambda env: box.fn(lf(env), rf(env))
-
-    def unary(self):
-        kind = self.peek()
-        if kind in ("-", "+"):
-            self.take()
-            inner = self.unary()
-            fn = operator.neg if kind == "-" else operator.pos
-            return lambda env: fn(inner(env))
-        return self.atom()
-
-    def atom(self):
-        kind, value, _ = self.take()
-        if kind == "c":
-            return lambda env: value
-        if kind == "v":
-            self.has_name = True
-            return lambda env: env[value]  # KeyError -> NameError in run()
-        if kind == "(":
-            self.depth += 1
-            inner = self.expr()
-            self.depth -= 1
-            self.expect(")")
-            return inner
-        raise Unsupported(str(kind))
-
-
-def _parse_expr(text: str, base: int):
-    p = _Parser(_tokenize(text, base))
-    f = p.expr()
-    p.expect("end")
-    return f, p.binops, p.has_name
-
-
-def _parse_args(text: str, base: int, lo: int, hi: int):
-    p = _Parser(_tokenize(text, base))
-    items = p.parse_list()
-    if not lo <= len(items) <= hi:
-        raise Unsupported(text)
-    return items, p.binops
-
-
-# ------------------------------------------------------------------------------------------------ statements
-
-# statement kinds
-ASSIGN, AUG, PRINT, PASS, IF, ELIF, ELSE, WHILE, FOR = range(9)
-_ASSIGN_RE = re.compile(r"([A-Za-z_]\w*)\s*(=|\+=|-=|\*=|/=|//=|%=)(?!=)\s*(.*)$")
-_HEADER_RE = re.compile(r"(if|elif|while)(?=[\s(])(.*?)\s*:$")
-_FOR_RE = re.compile(r"for\s+([A-Za-z_]\w*)\s+in\s+range\s*\((.*)\)\s*:$")
-_PRINT_RE = re.compile(r"print\s*\((.*)\)$")
-_ELSE_RE = re.compile(r"else\s*:$")
-_AUG_FNS = {"+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
-        "//=": operator.ifloordiv, "%=": operator.imod}
-
-
-def _check_target(name: str) -> str:
-    if keyword.iskeyword(name) or name in _BUILTIN_NAMES:
-        raise Unsupported(name)
-    return name
-
-
-_LEAF = r"([A-Za-z_]\w*|\d+)"
-_SHAPE_ASSIGN = re.compile(rf"([A-Za-z_]\w*) = {_LEAF}(?: ([-+*/]) {_LEAF})?$")
-_SHAPE_PAREN = re.compile(rf"([A-Za-z_]\w*) = \({_LEAF} ([-+*/]) {_LEAF}\)$")  # a one-piece arithmetic evaluation
-_SHAPE_PRINT = re.compile(rf"print\({_LEAF}(?: ([-+*/]) {_LEAF})?\)$")
-_SHAPE_TEST = re.compile(rf"(if|elif|while) +(not +)?{_LEAF} (<|>|<=|>=|!=|==) (-?\d+|[A-Za-z_]\w*) *:$")
-
-
-_LEAVES: dict[str, tuple] = {}  # token -> (closure, is a name): TinyPy lines reuse a few hundred tokens
-
-
-def _leaf(tok: str):
-    """A closure for a name or an int literal, and whether it is a name (checked like the tokenizer does)."""
-    got = _LEAVES.get(tok)
-    if got is not None:
-        return got
-    if tok[0].isdigit() or tok[0] == "-":
-        if len(tok) > 1 and tok.lstrip("-")[0] == "0" and len(tok.lstrip("-")) > 1:
-            raise Unsupported(tok)
-        value = int(tok)
-        got = (lambda env: value), False
-    else:
-        if keyword.iskeyword(tok) or tok in _BUILTIN_NAMES:
-            raise Unsupported(tok)
-        got = (lambda env: env[tok]), True
-    if len(_LEAVES) >= 10_000:
-        _LEAVES.clear()
-    _LEAVES[tok] = got
-    return got
-
-
-def _leaf_binop(a: str, op: str, b: str, col: int):
-    """`a op b` of two leaves as one closure (the commonest TinyPy expression)."""
-    box = BinOp(BINOPS[op], col, op, safe=True)
-    fa, na = _leaf(a)
-    fb, nb = _leaf(b)
-    if na and nb:
-        f = lambda env: box.fn(env[a], env[b])  # noqa: E731
-    elif na:
-        vb = fb(None)
-        f = lambda env: box.fn(env[a], vb)  # noqa: E731
-    elif nb:
-        va = fa(None)
-        f = lambda env: box.fn(va, env[b])  # noqa: E731
-    else:
-        va, vb = fa(None), fb(None)
-        f = lambda env: box.fn(va, vb)  # noqa: E731
-    return f, [box]
-
-
-_L = r"(?:[A-Za-z_]\w*|\d+)"
-_PIECE = rf"\({_L} [-+*/] {_L}\)"
-_SHAPE_FOR = re.compile(r"for ([A-Za-z_]\w*) in range\((-?\d+), (-?\d+)(?:, (-?\d+))?\) :$")
-_SHAPE_SAE = re.compile(rf"([A-Za-z_]\w*) = ({_PIECE}(?:[-+*/]{_PIECE})+)$")
-_SAE_PIECE = re.compile(rf"([-+*/]?)\({_LEAF} ([-+*/]) {_LEAF}\)")
-_COND = rf"(?:not )?\((?:not | )?{_L} (?:<|>|<=|>=|!=|==) {_L}\)"
-_SHAPE_CHAIN = re.compile(rf"(if|elif) ({_COND}(?: (?:and|or) {_COND})*) :$")
-_CHAIN_PIECE = re.compile(rf"(?:(and|or) )?(not )?\((not | )?{_LEAF} (<|>|<=|>=|!=|==) {_LEAF}\)")
-
-
-def _bin_closure(box, lf, rf):
-    return lambda env: box.fn(lf(env), rf(env))
-
-
-def _sae(s: str, m):
-    """`x = (a + 1)*(b - c)+(2 / d)`: parenthesized leaf pairs joined by operators (Python precedence)."""
-    terms, outer = [], []
-    binops = []
-    base = m.start(2)
-    for p in _SAE_PIECE.finditer(m.group(2)):
-        f, inner = _leaf_binop(p.group(2), p.group(3), p.group(4), base + p.start(3))
-        binops += inner
-        if p.group(1):
-            box = BinOp(BINOPS[p.group(1)], base + p.start(1), p.group(1))  # not safe: a swap may re-associate
-            outer.append(box)
-            binops.append(box)
-        terms.append(f)
-    # * and / first, then + and -, each left to right
-    groups, gops = [terms[0]], []
-    for box, t in zip(outer, terms[1:], strict=True):
-        if box.op in "*/":
-            groups[-1] = _bin_closure(box, groups[-1], t)
-        else:
-            gops.append(box)
-            groups.append(t)
-    f = groups[0]
-    for box, g in zip(gops, groups[1:], strict=True):
-        f = _bin_closure(box, f, g)
-    return (ASSIGN, _check_target(m.group(1)), f, binops)
-
-
-def _cond_closure(neg_outer, neg_inner, a, rel, b):
-    fa, na = _leaf(a)
-    fb, nb = _leaf(b)
-    cmp = CMPOPS[rel]
-    if neg_outer != neg_inner:  # `not (not x)` cancels as a truth value; the value here is a bool either way
-        return (lambda env: not cmp(fa(env), fb(env))), na or nb
-    return (lambda env: cmp(fa(env), fb(env))), na or nb
-
-
-def _chain(m):
-    """`if (a < 1) and not (b > 2) or ( c == 3) :`: `and` binds tighter than `or`."""
-    ors: list[list] = [[]]
-    has_name = False
-    for p in _CHAIN_PIECE.finditer(m.group(2)):
-        if p.group(1) == "or":
-            ors.append([])
-        f, named = _cond_closure(bool(p.group(2)), p.group(3) == "not ", p.group(4), p.group(5), p.group(6))
-        has_name = has_name or named
-        ors[-1].append(f)
-    if not has_name:
-        return None
-
-    def and_all(fs):
-        if len(fs) == 1:
-            return fs[0]
-        fs = tuple(fs)
-
-        def f(env):
-            for g in fs[:-1]:
-                v = g(env)
-                if not v:
-                    return v
-            return fs[-1](env)
-        return f
-
-    parts = tuple(and_all(fs) for fs in ors)
-    if len(parts) == 1:
-        f = parts[0]
-    else:
-        def f(env):
-            for g in parts[:-1]:
-                v = g(env)
-                if v:
-                    return v
-            return parts[-1](env)
-    return ({"if": IF, "elif": ELIF}[m.group(1)], None, f, [])
-
-
-def _shape(s: str):
-    """The commonest TinyPy line shapes without the tokenizer; None if `s` is not one of them."""
-    c0 = s[0]
-    if c0 == "p":
-        m = _SHAPE_PRINT.match(s)
-        if m:
-            if m.group(2) is None:
-                return (PRINT, None, (_leaf(m.group(1))[0],), [])
-            f, binops = _leaf_binop(m.group(1), m.group(2), m.group(3), m.start(2))
-            return (PRINT, None, (f,), binops)
-    if c0 in "iew":
-        m = _SHAPE_TEST.match(s)
-        if m:
-            fa, na = _leaf(m.group(3))
-            fb, nb = _leaf(m.group(5))
-            if not (na or nb):
-                return None
-            cmp = CMPOPS[m.group(4)]
-            if m.group(2):
-                f = lambda env: not cmp(fa(env), fb(env))  # noqa: E731
-            else:
-                f = lambda env: cmp(fa(env), fb(env))  # noqa: E731
-            return ({"if": IF, "elif": ELIF, "while": WHILE}[m.group(1)], None, f, [])
-        m = _SHAPE_CHAIN.match(s)
-        if m:
-            return _chain(m)
-    if c0 == "f":
-        m = _SHAPE_FOR.match(s)
-        if m:
-            name, a, b, c = m.groups()
-            args = (_leaf(a)[0], _leaf(b)[0]) if c is None else (_leaf(a)[0], _leaf(b)[0], _leaf(c)[0])
-            return (FOR, _check_target(name), args, [])
-    m = _SHAPE_ASSIGN.match(s)  # the commonest first; it fails at the "(" of the other two at once
-    if m:
-        name = _check_target(m.group(1))
-        if m.group(3) is None:
-            return (ASSIGN, name, _leaf(m.group(2))[0], [])
-        f, binops = _leaf_binop(m.group(2), m.group(3), m.group(4), m.start(3))
-        return (ASSIGN, name, f, binops)
-    m = _SHAPE_PAREN.match(s)
-    if m:
-        f, binops = _leaf_binop(m.group(2), m.group(3), m.group(4), m.start(3))
-        return (ASSIGN, _check_target(m.group(1)), f, binops)
-    m = _SHAPE_SAE.match(s)
-    if m:
-        return _sae(s, m)
-    return None
-
-
-def parse_statement(s: str):
-    """One stripped line -> (kind, name, closure(s), binops). Raises Unsupported."""
-    st = _shape(s)
-    if st is not None:
-        return st
-    c0 = s[0]
-    if c0 == "p":
-        if s == "pass":
-            return (PASS, None, None, ())
-        m = _PRINT_RE.match(s)
-        if m:
-            items, binops = _parse_args(m.group(1), m.start(1), 0, 255)
-            return (PRINT, None, tuple(items), binops)
-    if c0 in "iwe":
-        m = _HEADER_RE.match(s)
-        if m:
-            f, binops, has_name = _parse_expr(m.group(2), m.start(2))
-            if not has_name:
-                raise Unsupported(s)  # constant tests may be compiled away: leave them to CPython
-            kind = {"if": IF, "elif": ELIF, "while": WHILE}[m.group(1)]
-            return (kind, None, f, binops)
-        if _ELSE_RE.match(s):
-            return (ELSE, None, None, ())
-    if c0 == "f":
-        m = _FOR_RE.match(s)
-        if m:
-            items, binops = _parse_args(m.group(2), m.start(2), 1, 3)
-            return (FOR, _check_target(m.group(1)), tuple(items), binops)
-    m = _ASSIGN_RE.match(s)
-    if m:
-        name = _check_target(m.group(1))
-        f, binops, _ = _parse_expr(m.group(3), m.start(3))
-        if m.group(2) == "=":
-            return (ASSIGN, name, f, binops)
-        return (AUG, name, (_AUG_FNS[m.group(2)], f), binops)
-    raise Unsupported(s)
-
 
 _CACHE_MAX = 500_000
 
 
 def clear_cache() -> None:
     """Forget parsed lines (benchmarks start cold with it)."""
-    _RAW.clear()
-    _LEAVES.clear()
+    _ROWS_BY_LINE.clear()
+    clear_leaf_cache()
     _LAYOUTS.clear()
-    _SHAPES.clear()
-
-
-@contextmanager
-def rare_gc():
-    """Bulk work makes millions of small acyclic objects (closures, tuples, strings): with CPython's default
-    thresholds a quarter of the time goes to collections that free nothing. Collect rarely meanwhile."""
-    old = gc.get_threshold()
-    gc.set_threshold(100_000, 50, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-
-
-def _statement(s: str):
-    """The parsed statement, or None outside the subset. Not cached by itself: the raw-line cache (_RAW) is
-    the one that hits; the same statement at another indentation is rare (1.4% of cold lines here)."""
-    try:
-        return parse_statement(s)
-    except (Unsupported, ValueError, OverflowError, IndexError):
-        return None
+    _LINE_SHAPES.clear()
 
 
 # --------------------------------------------------------------------------------------------- programs
@@ -727,31 +248,34 @@ class Program:
         return pos
 
 
-_SKIP = (-1, "", None, None, None, ())  # the row of a blank or comment line
+_BLANK_ROW = (-1, "", None, None, None, ())  # the row of a blank or comment line
 _LAYOUTS: dict[tuple, tuple | None] = {}  # program shape -> Program.layout(), or None outside the subset
-_RAW: dict[str, tuple | bool] = {}  # raw line (with its indentation) -> its row, or False outside the subset
+# A raw line (with its indentation) -> its row, or False outside the subset. Only whole raw lines are cached: the
+# same statement at another indentation is rare.
+_ROWS_BY_LINE: dict[str, tuple | bool] = {}
 _first = operator.itemgetter(0)
 
 
-def _raw_line(raw: str) -> tuple | bool:
+def _parse_row(raw: str) -> tuple | bool:
+    """A raw line's row (line shape id, indent, then parse_line's statement), or False outside the subset."""
     s = raw.strip()
     if not s or s[0] == "#":
-        return _SKIP
+        return _BLANK_ROW
     indent = raw[: len(raw) - len(raw.lstrip())]
     if indent.strip(" \t"):
         return False
-    st = _statement(s)
-    return False if st is None else (_shape_id(indent, st[0]), indent, *st)
+    st = parse_line(s)
+    return False if st is None else (_line_shape_id(indent, st[0]), indent, *st)
 
 
-_SHAPES: dict[tuple, int] = {}  # (indent, kind) -> a small int: program shape keys are tuples of these
+_LINE_SHAPES: dict[tuple, int] = {}  # (indent, kind) -> a small int: program shape keys are tuples of these
 
 
-def _shape_id(indent: str, kind: int) -> int:
+def _line_shape_id(indent: str, kind: int) -> int:
     key = (indent, kind)
-    sid = _SHAPES.get(key)  # a hit is the rule: no len() for a default that setdefault would throw away
+    sid = _LINE_SHAPES.get(key)  # almost always there: look up before computing a new id
     if sid is None:
-        sid = _SHAPES[key] = len(_SHAPES)
+        sid = _LINE_SHAPES[key] = len(_LINE_SHAPES)
     return sid
 
 
@@ -763,26 +287,26 @@ def _var(name):
     return lambda env: env[name]
 
 
-def _warm() -> None:
-    """Pre-parse TinyPy's finite line families (`x = 0..255`, `print(x)`, `\tprint(x)`, `else :`): ~10 ms once,
-    and most lines of a bulk run are then cache hits from the start."""
+def _prefill_line_cache() -> None:
+    """Pre-parse tinypy's finite line families (`x = 0..255`, `print(x)`, `\tprint(x)`, `else :`) once, so that most
+    lines of a bulk run are cache hits from the start."""
     consts = [_const(v) for v in range(256)]
-    assign, show, tab_show = _shape_id("", ASSIGN), _shape_id("", PRINT), _shape_id("\t", PRINT)
+    assign, show, tab_show = _line_shape_id("", ASSIGN), _line_shape_id("", PRINT), _line_shape_id("\t", PRINT)
     for name in "abcdefghijklmnopqrstuvwxyz":
         for v in range(256):
-            _RAW[f"{name} = {v}"] = (assign, "", ASSIGN, name, consts[v], [])
+            _ROWS_BY_LINE[f"{name} = {v}"] = (assign, "", ASSIGN, name, consts[v], [])
         shown = (_var(name),)
-        _RAW[f"print({name})"] = (show, "", PRINT, None, shown, [])
-        _RAW[f"\tprint({name})"] = (tab_show, "\t", PRINT, None, shown, [])
-    _RAW["else :"] = (_shape_id("", ELSE), "", ELSE, None, None, ())
+        _ROWS_BY_LINE[f"print({name})"] = (show, "", PRINT, None, shown, [])
+        _ROWS_BY_LINE[f"\tprint({name})"] = (tab_show, "\t", PRINT, None, shown, [])
+    _ROWS_BY_LINE["else :"] = (_line_shape_id("", ELSE), "", ELSE, None, None, ())
 
 
-def _cold_rows(raws: list[str], rows: list) -> list | None:
+def _parse_uncached_rows(raws: list[str], rows: list) -> list | None:
     """Parse the lines that missed the cache (rows[i] None); None if a line is outside the subset."""
-    raw_cache = _RAW
+    raw_cache = _ROWS_BY_LINE
     for i, row in enumerate(rows):
         if row is None:
-            row = rows[i] = _raw_line(raws[i])
+            row = rows[i] = _parse_row(raws[i])
             if len(raw_cache) >= _CACHE_MAX:
                 raw_cache.clear()
             raw_cache[raws[i]] = row
@@ -793,12 +317,12 @@ def _cold_rows(raws: list[str], rows: list) -> list | None:
 
 def compile_program(code: str) -> Program | None:
     """Parse a snippet into the fast subset, or None when it needs the settrace reference."""
-    if not _RAW:
-        _warm()
+    if not _ROWS_BY_LINE:
+        _prefill_line_cache()
     raws = code.split("\n")
-    rows = list(map(_RAW.get, raws))
+    rows = list(map(_ROWS_BY_LINE.get, raws))
     if None in rows:
-        rows = _cold_rows(raws, rows)
+        rows = _parse_uncached_rows(raws, rows)
         if rows is None:
             return None
     elif False in rows:
