@@ -20,3 +20,8 @@ export class ModelLoadError extends Error {
     this.name = 'ModelLoadError';
   }
 }
+
+/** The first few names of a list for a message ("a, b and 7990 more"): a corrupt file must not make a huge one. */
+export function someOf(names: readonly string[], max = 6): string {
+  return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
+}

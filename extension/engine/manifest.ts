@@ -2,7 +2,7 @@
 // with (special tokens, ONNX names) come from trainer/contract.json.
 // validateManifest() is pure: it checks shape and internal consistency, not the files on disk.
 import { expectedIo, FORMAT, ONNX_DTYPE, SPECIAL_TOKENS } from './contract';
-import { ModelLoadError } from './errors';
+import { ModelLoadError, someOf } from './errors';
 
 export interface FileEntry { sha256: string; bytes: number }
 
@@ -88,11 +88,15 @@ export function validateManifest(raw: unknown, path?: string): ModelManifest {
   const inputs = stringList(o.inputs, 'onnx.inputs');
   const outputs = stringList(o.outputs, 'onnx.outputs');
   if (o.dtype !== undefined && o.dtype !== ONNX_DTYPE) f(`onnx.dtype ${JSON.stringify(o.dtype)} is not supported (${ONNX_DTYPE} only)`);
+  // Each layer has two past inputs: a corrupt n_layer (2^31) must not build billions of names and exhaust the memory.
+  if ((a.n_layer as number) > inputs.length / 2) {
+    throw new ModelLoadError('io_mismatch', `model.json: architecture.n_layer is ${a.n_layer} but onnx.inputs has only ${inputs.length} names (3 + 2 per layer)`, path);
+  }
   const want = expectedIo(a.n_layer as number);
   const missingIn = want.inputs.filter((n) => !inputs.includes(n));
   const missingOut = want.outputs.filter((n) => !outputs.includes(n));
-  if (missingIn.length) throw new ModelLoadError('io_mismatch', `model.json: onnx.inputs lacks ${missingIn.join(', ')} (expected for n_layer=${a.n_layer})`, path);
-  if (missingOut.length) throw new ModelLoadError('io_mismatch', `model.json: onnx.outputs lacks ${missingOut.join(', ')} (expected for n_layer=${a.n_layer})`, path);
+  if (missingIn.length) throw new ModelLoadError('io_mismatch', `model.json: onnx.inputs lacks ${someOf(missingIn)} (expected for n_layer=${a.n_layer})`, path);
+  if (missingOut.length) throw new ModelLoadError('io_mismatch', `model.json: onnx.outputs lacks ${someOf(missingOut)} (expected for n_layer=${a.n_layer})`, path);
 
   if (!isObject(m.special_tokens)) f('special_tokens must be an object');
   const st = m.special_tokens as Record<string, unknown>;

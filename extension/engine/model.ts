@@ -6,7 +6,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { expectedIo, SPECIAL_TOKENS } from './contract';
-import { ModelLoadError } from './errors';
+import { ModelLoadError, someOf } from './errors';
 import { parseManifest, type ModelManifest } from './manifest';
 import { Tokenizer } from './tokenizer';
 
@@ -173,8 +173,8 @@ export async function loadModelFolder(dir: string, opts: { threads?: number } = 
   const extraIn = session.inputNames.filter((n) => !want.inputs.includes(n));
   if (missingIn.length || missingOut.length || extraIn.length) {
     await fail('io_mismatch', `model.onnx inputs/outputs do not match n_layer=${manifest.architecture.n_layer}: ` +
-      [missingIn.length && `missing inputs ${missingIn.join(', ')}`, missingOut.length && `missing outputs ${missingOut.join(', ')}`,
-        extraIn.length && `unexpected inputs ${extraIn.join(', ')}`].filter(Boolean).join('; '));
+      [missingIn.length && `missing inputs ${someOf(missingIn)}`, missingOut.length && `missing outputs ${someOf(missingOut)}`,
+        extraIn.length && `unexpected inputs ${someOf(extraIn)}`].filter(Boolean).join('; '));
   }
   const model = new OnnxModel(session, manifest);
   // One tiny forward proves the graph runs and has the shapes the manifest promises.
