@@ -95,7 +95,11 @@ export class TraceHoverProvider implements vscode.HoverProvider {
       const modelId = modelIdOf(engine);
       const result = await predictTasks(engine, modelId, programForModel(snippet.text), tasks, this.state.predictions,
         { budgetMs: cfg.budgetMs, signal: controller.signal });
-      if (result.cancelled || token.isCancellationRequested) return undefined;
+      if (result.cancelled || token.isCancellationRequested) {
+        // The editor withdrew the request (the mouse left, a key, a scroll): said, so that a missing card is explained.
+        this.log.debug(`hover: cancelled by the editor after ${Date.now() - t0} ms`);
+        return undefined;
+      }
       const calibration = this.calibrationFor(engine, modelId);
       const predictions = result.predictions.map((p) => judge(p, calibration, cfg.minConfidence));
       this.log.debug(`hover: lines ${snippet.startLine + 1}-${snippet.endLine + 1} (${snippet.source}), `

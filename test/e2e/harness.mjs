@@ -222,6 +222,23 @@ export class Session {
     return found;
   }
 
+  /** The TinyFIM output channel so far ('' before the extension writes to it). */
+  tinyfimLog() {
+    const file = this.extensionHostLogs().find((f) => /TinyFIM\.log$/.test(f));
+    return file ? readFileSync(file, 'utf8') : '';
+  }
+
+  /** Waits for the extension to say its model is loaded (the last "loading model" line followed by "ready"): on a
+   * cold machine the first load is slow, and a single-shot check (a hover) must not start before it. */
+  async waitForModel(timeoutMs = 120_000) {
+    await waitFor('the TinyFIM log to say the model is ready', () => {
+      const text = this.tinyfimLog();
+      const at = text.lastIndexOf('loading model from ');
+      if (at >= 0 && /TinyFIM cannot load/.test(text.slice(at))) throw new Error(text.slice(at).split('\n')[1]);
+      return at >= 0 && /model '[^']+' ready/.test(text.slice(at));
+    }, timeoutMs, 250);
+  }
+
   /** Copies logs next to the screenshots (for CI artefacts). */
   collectLogs() {
     for (const file of this.extensionHostLogs()) {

@@ -117,6 +117,7 @@ describe('TinyFIM in a real VS Code (code-server + Chromium)', function () {
       const log = session.extensionHostLogs().find((f) => /TinyFIM\.log$/.test(f));
       return log && /activated/.test(readFileSync(log, 'utf8')) ? log : '';
     }, 60_000);
+    await session.waitForModel(); // the bundled model loads (slow on a cold machine: later checks start after it)
     const exthost = session.extensionHostLogs().filter((f) => /exthost\.log$/.test(f)).map((f) => readFileSync(f, 'utf8')).join('\n');
     const failures = exthost.split('\n').filter((l) => /tinyfim/i.test(l) && /\[error\]|failed|Cannot find module/i.test(l));
     assert.deepEqual(failures, [], 'extension host errors about TinyFIM');
@@ -198,10 +199,21 @@ describe('TinyFIM in a real VS Code (code-server + Chromium)', function () {
   it('hover shows the predicted output and line count; "Run and compare" shows the actual values', async () => {
     const page = editor.page;
     await editor.openFile('hover.py');
+    await session.waitForModel();
     const line = page.locator('.editor-instance .view-line', { hasText: 'print(total)' });
+    const first = page.locator('.editor-instance .view-line', { hasText: 'total = 0' });
+    // Hover a settled line: once the Python grammar has split it into tokens (it re-renders when that happens).
+    await waitFor('hover.py to be tokenized', async () => (await first.locator('span span').count()) > 1, 30_000);
     await line.click(); // the cursor inside the snippet: after the run the hover reopens with the results
+    const answered = session.tinyfimLog().split(/\] hover: (?=lines |cancelled)/).length;
     // The card answers on the group's first line (shown above it, it leaves the snippet in view).
-    await page.locator('.editor-instance .view-line', { hasText: 'total = 0' }).locator('span span').first().hover();
+    await first.locator('span span').first().hover();
+    // The provider's own signal first (its log line), so a failure says whether the editor asked at all.
+    await waitFor('the hover provider to answer (a "hover:" line in the TinyFIM log)', () => {
+      const lines = session.tinyfimLog().split(/\] hover: (?=lines |cancelled)/);
+      if (lines.length > answered && /^cancelled/.test(lines[lines.length - 1])) throw new Error(`hover ${lines[lines.length - 1].split('\n')[0]}`);
+      return lines.length > answered;
+    }, 60_000);
     const hover = page.locator('.monaco-hover', { hasText: 'Predicted output' });
     await hover.first().waitFor({ timeout: 30_000 });
     const card = await hover.first().innerText();
