@@ -21,6 +21,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "dataset": ("trainer.dataset", "build packed FIM + trace-task training shards"),
     "train": ("trainer.train", "train a model from a preset on a built dataset"),
     "export": ("trainer.export", "export a trained run to ONNX with a KV cache"),
+    "finetune": ("trainer.finetune", "adapt an exported model to a project's own code in a few minutes"),
     "evaluate": ("trainer.evaluate", "evaluate an exported model on held-out data"),
     "memorization": ("trainer.memorization", "share of long completions copied verbatim from the training corpus"),
     "generate": ("trainer.generate", "greedy token ids from a run's checkpoint (the engine's reference)"),

@@ -503,6 +503,24 @@ def export_run(run_dir, out_dir, checkpoint: str = "best", name: str | None = No
     if int(meta["vocab_size"]) != model.cfg.vocab_size:
         raise UserError(f"vocab mismatch: dataset {meta['vocab_size']} vs checkpoint {model.cfg.vocab_size}")
     out_dir.mkdir(parents=True, exist_ok=True)
+    rows = _val_rows(run_dir, meta, n=4) if quantize else None
+    result = write_onnx(model, out_dir, quantize=quantize, rows=rows, exporter=exporter, opset=opset)
+    shutil.copyfile(tok_src, out_dir / "tokenizer.json")
+    _check_tokenizer_vocab(out_dir / "tokenizer.json", model.cfg.vocab_size)
+    train_info = ckpt.get("training", {})
+    save_weights(model, out_dir / WEIGHTS, {"preset": ckpt.get("preset"), "checkpoint": ckpt.get("kind"),
+                                            "step": ckpt.get("step"), "tokens": train_info.get("tokens"),
+                                            "precision": train_info.get("precision")})
+    write_manifest(out_dir, name=name or out_dir.name, model=model, ckpt=ckpt, meta=meta, opset=opset,
+                   quantization=quantize, evaluation={"export": result})
+    return result
+
+
+def write_onnx(model, out_dir: Path, quantize: str | None = None, rows=None, exporter: str = "legacy",
+               opset: int = 17) -> dict:
+    """out_dir/model.onnx from a PyTorch model: the fp32 export with its parity check, then (quantize "int8")
+    dynamic int8 and its change measured on `rows` ((tokens, mask) of a few dataset rows). Returns the facts that
+    model.json's evaluation.export records."""
     t0 = time.time()
     fp32 = out_dir / ("model.fp32.onnx" if quantize else "model.onnx")
     export_onnx(model, fp32, exporter=exporter, opset=opset, share_head=not quantize)
@@ -512,17 +530,8 @@ def export_run(run_dir, out_dir, checkpoint: str = "best", name: str | None = No
     result = {"parity": parity, "export_seconds": round(time.time() - t0, 1), "exporter": exporter}
     if quantize == "int8":
         quantize_int8(fp32, out_dir / "model.onnx")
-        rows = _val_rows(run_dir, meta, n=4)
         result["quantization"] = quantization_change(fp32, out_dir / "model.onnx", rows)
         fp32.unlink()
-    shutil.copyfile(tok_src, out_dir / "tokenizer.json")
-    _check_tokenizer_vocab(out_dir / "tokenizer.json", model.cfg.vocab_size)
-    train_info = ckpt.get("training", {})
-    save_weights(model, out_dir / WEIGHTS, {"preset": ckpt.get("preset"), "checkpoint": ckpt.get("kind"),
-                                            "step": ckpt.get("step"), "tokens": train_info.get("tokens"),
-                                            "precision": train_info.get("precision")})
-    write_manifest(out_dir, name=name or out_dir.name, model=model, ckpt=ckpt, meta=meta, opset=opset,
-                   quantization=quantize, evaluation={"export": result})
     return result
 
 
