@@ -22,8 +22,8 @@ How rows are made:
   the lower-priority split (test/eval > val > train), for code files and tinypy programs alike.
 
 Public API: build_dataset(...) (the CLI stage as a function), build_from_sources(...) (the same from in-memory texts),
-corpus_texts(db, split), generate_tinypy(count, seed, ...), parse_mix(text), prompts_meta(tasks),
-source_names(tasks), LEVELS.
+parse_mix(text), source_names(tasks); the inputs (corpus_texts, generate_tinypy, LEVELS) are in trainer/sources.py,
+the prompt formats in trainer/contract.py.
 """
 
 from __future__ import annotations
@@ -39,13 +39,12 @@ import time
 from collections import Counter, deque
 from pathlib import Path
 
+from trainer import contract
 from trainer.errors import UserError
+from trainer.sources import LEVELS, corpus_texts, generate_tinypy  # noqa: F401  (corpus_texts: part of the API)
 
-LEVELS = ["1.1", "1.2", "2.1", "2.2", "3.1", "3.2", "4.1"]
-TRAIN_TASKS = ("output", "line_count", "states")
+TRAIN_TASKS = contract.TRAINED_TASKS
 DEFAULT_TASKS = ("output", "line_count")
-# Answer lengths the engine may generate by default (DESIGN.md); raised when the data holds longer answers.
-MAX_NEW_TOKENS = {"output": 64, "line_count": 4, "states": 64}
 EVAL_CAP = 2000  # chars of prefix / suffix kept in eval records
 SEED_OFFSETS = {"train": 0, "val": 1000, "eval": 2000}
 
@@ -60,29 +59,6 @@ def source_names(tasks) -> list[str]:
 # inputs
 
 
-def corpus_texts(db, split: str):
-    """Texts of the kept corpus files of one split (thin layer over trainer.corpus.iter_files)."""
-    if not Path(db).is_file():
-        raise UserError(f"{db} not found: build a corpus first (python -m trainer corpus add-dir PATH --db {db})")
-    from trainer.corpus import iter_files
-
-    for f in iter_files(db, split):
-        yield f.text
-
-
-def generate_tinypy(count: int, seed: int, levels=LEVELS, workers: int = 1) -> dict[str, list[str]]:
-    """`count` programs spread evenly over `levels` (seeded): {level: [program, ...]}."""
-    try:
-        from trainer.tinypy.generator import generate_programs
-    except ImportError as exc:
-        raise UserError(f"the tinypy generator is not available ({exc}); use --tinypy-count 0") from exc
-    out = {}
-    per = [count // len(levels) + (1 if i < count % len(levels) else 0) for i in range(len(levels))]
-    for level, n in zip(levels, per, strict=True):
-        out[level] = list(generate_programs(level, n, seed, workers=workers)) if n else []
-    return out
-
-
 def _trace_one(code: str):
     from trainer.tinypy.tracer import trace
 
@@ -93,7 +69,7 @@ def _trace_one(code: str):
 def _trace_all(programs: list[str], desc: str) -> list[tuple]:
     from tqdm import tqdm
 
-    return [_trace_one(p) for p in tqdm(programs, desc=desc, file=sys.stderr, leave=False)]  # ~60 us each
+    return [_trace_one(p) for p in tqdm(programs, desc=desc, file=sys.stderr, leave=False)]
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -112,18 +88,6 @@ def parse_mix(text: str) -> dict[str, float]:
     if total <= 0:
         raise UserError("--mix: the shares must add up to more than 0")
     return {k: mix.get(k, 0.0) / total for k in ("code", "tinypy")}
-
-
-def prompts_meta(tasks, max_new_tokens: dict[str, int] | None = None) -> dict:
-    """The prompt formats of DESIGN.md; export copies them into model.json, the engine reads them from there."""
-    mnt = {**MAX_NEW_TOKENS, **(max_new_tokens or {})}
-    return {
-        "fim": {"psm": "<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>",
-                "spm": "<|fim_prefix|><|fim_suffix|>{suffix}<|fim_middle|>{prefix}",
-                "default_mode": "spm", "stop": ["<|endoftext|>"]},
-        "tasks": {t: {"template": f"<|task_{t}|>{{program}}<|answer|>", "stop": ["<|endoftext|>"],
-                      "max_new_tokens": int(mnt.get(t, 64))} for t in tasks},
-    }
 
 
 def _answer(task: str, traced: tuple) -> str:
@@ -307,7 +271,7 @@ def build_from_sources(code: dict[str, list[str]], tinypy: dict[str, dict[str, l
     from tqdm import tqdm
 
     from trainer.packed import ShardWriter, token_dtype, write_json_atomic
-    from trainer.tokenizer import ANSWER, EOT, SPECIAL_IDS, encode_texts, file_sha256, load_tokenizer, token_bytes
+    from trainer.tokenizer import EOT, encode_texts, file_sha256, load_tokenizer, token_bytes
 
     t0 = time.time()
     tasks = _check_tasks(tasks)
@@ -347,16 +311,16 @@ def build_from_sources(code: dict[str, list[str]], tinypy: dict[str, dict[str, l
         texts = code[split]
         for i in tqdm(range(0, len(texts), 256), desc=f"encode {split} code", file=sys.stderr, leave=False):
             code_docs.extend(ids + [EOT] for ids in encode_texts(tok, texts[i:i + 256]))
-        # tinypy records: <|task_T|> program <|answer|> answer <|endoftext|>
+        # tinypy records: the contract's task template with the program, then answer <|endoftext|>
         items = traced[split]
         prog_ids = encode_texts(tok, [p for _, p, _ in items])
         records, per_task, per_level = [], Counter(), Counter()
         src_prog = sources.index("tinypy/program")
         for task in tasks:
             answers = encode_texts(tok, [_answer(task, r) for _, _, r in items])
-            task_id, src_task = SPECIAL_IDS[f"<|task_{task}|>"], sources.index(f"tinypy/{task}")
+            template, src_task = contract.task_template(task), sources.index(f"tinypy/{task}")
             for (lv, _, _), pids, aids in zip(items, prog_ids, answers, strict=True):
-                head = [task_id, *pids, ANSWER]
+                head = contract.render(template, {"program": pids})
                 records.append((head + aids + [EOT], [src_prog] * len(head) + [src_task] * (len(aids) + 1), task, lv))
                 max_answer[task] = max(max_answer[task], len(aids) + 1)
         # the mix: drop part of the larger pool
@@ -406,8 +370,9 @@ def build_from_sources(code: dict[str, list[str]], tinypy: dict[str, dict[str, l
         "vocab_size": vocab_size,
         "sources": sources,
         "splits": meta_splits,
-        "special_tokens": dict(SPECIAL_IDS),
-        "prompts": prompts_meta(tasks, {t: max(MAX_NEW_TOKENS[t], max_answer[t]) for t in tasks}),
+        "special_tokens": dict(contract.SPECIAL_IDS),
+        "prompts": contract.prompts_meta(tasks, {t: max(contract.CONTRACT["tasks"][t]["max_new_tokens"], max_answer[t])
+                                                 for t in tasks}),
         "tasks": list(tasks),
         "tokenizer_sha256": file_sha256(tokenizer),
         "tokens": tokens_meta,

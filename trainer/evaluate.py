@@ -2,25 +2,24 @@
 
     python -m trainer evaluate --model models/NAME --data data/ds/NAME [--limit 100]
 
-Sets (from the dataset's held-out DIR/eval/): fim_lines.jsonl (PSM prompt, exact match of the middle) and
-tinypy_<level>.jsonl (the `output` and `line_count` task prompts). Prompts are built from the templates in
-model.json: special tokens are inserted by id, text between them is encoded as ordinary text. Results are
-written into model.json["evaluation"]. The TypeScript `tinyfim bench` is the headline evaluator; this one is
-a smoke check that the exported model answers as it did in training.
+Sets (from the dataset's held-out DIR/eval/): fim_lines.jsonl (exact match of the middle) and tinypy_<level>.jsonl
+(the `output` and `line_count` task prompts). Prompts are built as the engine builds them (extension/engine/prompts.ts):
+model.json's templates in its default FIM mode, special tokens by id (trainer/contract.py render), the prompt budget
+split between prefix and suffix by the same share, whole lines kept. Unlike the editor it does not heal tokens or
+post-process. Results are written into model.json["evaluation"]. The TypeScript `tinyfim bench` is the headline
+evaluator (the editor's whole completion path); this one is a smoke check that the exported model answers as it did
+in training.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
+from trainer import contract
 from trainer.errors import UserError
-
-FIM_MAX_NEW = 48
-_PIECE = re.compile(r"(<\|[a-z_]+\|>|\{prefix\}|\{suffix\}|\{program\})")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -39,30 +38,43 @@ def run(args) -> int:
 
 def load_text_encoder(tokenizer_path):
     """(encode(text) -> ids of ordinary text, decode(ids) -> str)."""
-    try:
-        from trainer.tokenizer import decode, encode_text, load_tokenizer
-    except ImportError:  # pragma: no cover - the tokenizer module ships with the trainer
-        from tokenizers import Tokenizer
+    from trainer.tokenizer import decode, encode_text, load_tokenizer
 
-        tok = Tokenizer.from_file(str(tokenizer_path))
-        return (lambda s: tok.encode(s, add_special_tokens=False).ids), (lambda ids: tok.decode(ids))
     tok = load_tokenizer(tokenizer_path)
     return (lambda s: encode_text(tok, s)), (lambda ids: decode(tok, ids))
 
 
-def render(template: str, fields: dict[str, list[int]], special: dict[str, int]) -> list[int]:
-    """Template -> ids: special tokens by id, {placeholders} from already-encoded fields."""
-    ids: list[int] = []
-    for piece in _PIECE.split(template):
-        if not piece:
-            continue
-        if piece in special:
-            ids.append(special[piece])
-        elif piece.startswith("{"):
-            ids.extend(fields[piece[1:-1]])
-        else:
-            raise ValueError(f"template {template!r} holds ordinary text {piece!r}")
-    return ids
+def keep_lines(text: str, budget: int, encode, end: bool) -> list[int]:
+    """The ids of the longest start (or `end`) of `text` made of whole lines within `budget` tokens, as the engine's
+    keepHead / keepTail; when not even one line fits, the first (last) line's first (last) tokens."""
+    ids = encode(text)
+    if len(ids) <= budget:
+        return ids
+    if budget <= 0:
+        return []
+    cuts = [i + 1 for i, c in enumerate(text) if c == "\n" and i + 1 < len(text)]
+    for piece in ([text[c:] for c in cuts] if end else [text[:c] for c in reversed(cuts)]):  # longest first
+        kept = encode(piece)
+        if len(kept) <= budget:
+            return kept
+    if not cuts:
+        return ids[-budget:] if end else ids[:budget]
+    return encode(text[cuts[-1]:])[-budget:] if end else encode(text[:cuts[0]])[:budget]
+
+
+def fim_prompt(prompts: dict, special: dict[str, int], encode, prefix: str, suffix: str, budget: int) -> list[int]:
+    """The engine's FIM prompt (buildFimPrompt, without token healing): the default mode's template; when prefix and
+    suffix do not both fit, the suffix gets its share (1 - prefix_share) of the room unless the prefix needs less, the
+    prefix the rest."""
+    fim = prompts["fim"]
+    template = fim[fim["default_mode"]]
+    room = max(0, budget - len(contract.render(template, {}, special)))
+    share = fim.get("prefix_share", contract.FIM["prefix_share"])
+    pre, suf = encode(prefix), encode(suffix)
+    if len(pre) + len(suf) > room:
+        suf = keep_lines(suffix, min(len(suf), max(int(room * (1 - share)), room - len(pre))), encode, end=False)
+        pre = keep_lines(prefix, room - len(suf), encode, end=True)
+    return contract.render(template, {"prefix": pre, "suffix": suf}, special)
 
 
 def eval_samples(data_dir: Path, meta: dict, encode, limit: int, context: int) -> dict[str, list[dict]]:
@@ -72,15 +84,9 @@ def eval_samples(data_dir: Path, meta: dict, encode, limit: int, context: int) -
     sets: dict[str, list[dict]] = {}
     fim_path = eval_dir / "fim_lines.jsonl"
     if fim_path.is_file() and limit > 0:
-        budget = context - FIM_MAX_NEW - 3
-        rows = []
-        for rec in _read_jsonl(fim_path, limit):
-            pre, suf = encode(rec["prefix"]), encode(rec["suffix"])
-            suf = suf[:min(len(suf), budget // 3)]
-            pre = pre[len(pre) - min(len(pre), budget - len(suf)):]
-            rows.append({"prompt": render(prompts["fim"]["psm"], {"prefix": pre, "suffix": suf}, special),
-                         "expected": rec["middle"], "max_new": FIM_MAX_NEW})
-        sets["fim_lines"] = rows
+        n = contract.FIM_MAX_NEW_TOKENS
+        sets["fim_lines"] = [{"prompt": fim_prompt(prompts, special, encode, r["prefix"], r["suffix"], context - n),
+                              "expected": r["middle"], "max_new": n} for r in _read_jsonl(fim_path, limit)]
     tinypy_files = sorted(eval_dir.glob("tinypy_*.jsonl"))
     for task in ("output", "line_count"):
         spec = prompts.get("tasks", {}).get(task)
@@ -90,7 +96,7 @@ def eval_samples(data_dir: Path, meta: dict, encode, limit: int, context: int) -
         rows = []
         for path in tinypy_files:
             for rec in _read_jsonl(path, per_file):
-                prompt = render(spec["template"], {"program": encode(rec["code"])}, special)
+                prompt = contract.render(spec["template"], {"program": encode(rec["code"])}, special)
                 if len(prompt) + spec["max_new_tokens"] <= context:
                     rows.append({"prompt": prompt, "expected": str(rec[task]), "max_new": spec["max_new_tokens"]})
         sets[f"tinypy_{task}"] = rows[:limit]

@@ -1,6 +1,7 @@
 """Fill-in-the-middle transformation (Bavarian et al. 2022) on text and on token pieces of packed rows.
 
-A document is cut into (prefix, middle, suffix) and rearranged with the sentinel tokens of docs/DESIGN.md:
+A document is cut into (prefix, middle, suffix) and written as the contract's PSM or SPM prompt template
+(trainer/contract.json, the same the engine fills at inference) followed by the middle:
 
     PSM  <|fim_prefix|> prefix <|fim_suffix|> suffix <|fim_middle|> middle [<|endoftext|>]
     SPM  <|fim_prefix|> <|fim_suffix|> suffix <|fim_middle|> prefix middle [<|endoftext|>]
@@ -14,8 +15,7 @@ Public API
     FimConfig(rate=0.5, spm_rate=0.5, line_share=0.25)
     char_spans(text, rng) / line_spans(text, rng) -> (prefix, middle, suffix)
     line_remainder_spans(text, rng, min_cursor_at_indent=True) -> (prefix, middle, suffix) | None
-    encode_fim(tok, prefix, middle, suffix, mode, eot=True) -> list[int]
-    invert_fim(tok, ids) -> str                     the original document back from a FIM sequence
+    fim_ids(mode, prefix_ids, middle_ids, suffix_ids) -> list[int]   one FIM sequence from encoded parts
     transform_piece(tok, ids, rng, cfg, id_bytes) -> (new_ids, kind) | None   the context-level step in packing
 """
 
@@ -24,7 +24,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from trainer.tokenizer import EOT, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, decode, encode_texts
+from trainer.contract import fim_template, render
+from trainer.tokenizer import EOT, encode_texts
 
 
 @dataclass
@@ -82,28 +83,9 @@ def line_spans(text: str, rng: random.Random) -> tuple[str, str, str]:
     return text[:a], text[a:b], text[b:]
 
 
-def encode_fim(tok, prefix: str, middle: str, suffix: str, mode: str, eot: bool = True) -> list[int]:
-    if mode not in ("psm", "spm"):
-        raise ValueError(f"unknown FIM mode {mode!r}")
-    pre, mid, suf = encode_texts(tok, [prefix, middle, suffix])
-    if mode == "psm":
-        ids = [FIM_PREFIX, *pre, FIM_SUFFIX, *suf, FIM_MIDDLE, *mid]
-    else:
-        ids = [FIM_PREFIX, FIM_SUFFIX, *suf, FIM_MIDDLE, *pre, *mid]
-    return ids + [EOT] if eot else ids
-
-
-def invert_fim(tok, ids) -> str:
-    """Rebuilds prefix + middle + suffix from a PSM or SPM sequence (a trailing <|endoftext|> is dropped)."""
-    ids = [int(i) for i in ids]
-    if ids and ids[-1] == EOT:
-        ids = ids[:-1]
-    if not ids or ids[0] != FIM_PREFIX or ids.count(FIM_SUFFIX) != 1 or ids.count(FIM_MIDDLE) != 1:
-        raise ValueError("not a FIM sequence")
-    s, m = ids.index(FIM_SUFFIX), ids.index(FIM_MIDDLE)
-    if s == 1:  # SPM: the suffix comes first, prefix and middle follow <|fim_middle|> as one text
-        return decode(tok, ids[m + 1:]) + decode(tok, ids[2:m])
-    return decode(tok, ids[1:s]) + decode(tok, ids[m + 1:]) + decode(tok, ids[s + 1:m])
+def fim_ids(mode: str, pre: list[int], mid: list[int], suf: list[int]) -> list[int]:
+    """The contract's `mode` template with the prefix and suffix ids, then the middle (the model's target)."""
+    return render(fim_template(mode), {"prefix": pre, "suffix": suf}) + mid
 
 
 def transform_piece(tok, ids: list[int], rng: random.Random, cfg: FimConfig, id_bytes: list[bytes]):
@@ -126,15 +108,12 @@ def transform_piece(tok, ids: list[int], rng: random.Random, cfg: FimConfig, id_
     prefix, middle, suffix = line_spans(text, rng) if kind == "fim_line" else char_spans(text, rng)
     mode = "spm" if rng.random() < cfg.spm_rate else "psm"
     pre, mid, suf = encode_texts(tok, [prefix, middle, suffix])
-    extra = (3 + len(pre) + len(mid) + len(suf)) - len(body)
+    extra = len(fim_ids(mode, pre, mid, suf)) - len(body)
     if extra > 0:  # keep the row length: drop tokens from the end of the suffix, then from the start of the prefix
         cut = min(extra, len(suf))
         suf, extra = suf[:len(suf) - cut], extra - cut
         if extra > len(pre):
             return None
         pre = pre[extra:]
-    if mode == "psm":
-        out = [FIM_PREFIX, *pre, FIM_SUFFIX, *suf, FIM_MIDDLE, *mid]
-    else:
-        out = [FIM_PREFIX, FIM_SUFFIX, *suf, FIM_MIDDLE, *pre, *mid]
+    out = fim_ids(mode, pre, mid, suf)
     return (out + [EOT] if has_eot else out), kind

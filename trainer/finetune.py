@@ -177,27 +177,24 @@ def variants_for(train_texts, minutes: float, tokens_per_s: float = 4000.0) -> i
 def line_exact_match(onnx_path: Path, records: Path, manifest: dict, tokenizer: Path, limit: int,
                      threads: int = 1) -> dict:
     """Greedy completion of held-out lines with the int8 ONNX model as the editor asks for one line: the model's
-    default FIM prompt (fitted to the context as evaluate.py does), decoding stopped at the first newline, the first
-    line compared with the rest of the real line. Exact match overall, at line starts (the cursor after the
+    default FIM prompt built as the engine builds it (evaluate.fim_prompt), decoding stopped at the first newline, the
+    first line compared with the rest of the real line. Exact match overall, at line starts (the cursor after the
     indentation) and mid-line."""
-    from trainer.evaluate import FIM_MAX_NEW, _read_jsonl, render
+    from trainer.contract import FIM_MAX_NEW_TOKENS
+    from trainer.evaluate import _read_jsonl, fim_prompt
     from trainer.export import ort_greedy, ort_session
     from trainer.tokenizer import decode, encode_text, load_tokenizer, token_bytes
 
     tok = load_tokenizer(tokenizer)
     session = ort_session(onnx_path, threads=threads)
-    fim, special = manifest["prompts"]["fim"], manifest["special_tokens"]
-    template = fim[fim.get("default_mode", "psm")]
+    special = manifest["special_tokens"]
     context = int(manifest["architecture"]["context_length"])
     stops = {special["<|endoftext|>"]} | {i for i, b in enumerate(token_bytes(tok)) if b"\n" in b}
-    budget = context - FIM_MAX_NEW - 3
     hits = {"line_start": [], "mid_line": []}
     for rec in _read_jsonl(records, limit):
-        pre, suf = encode_text(tok, rec["prefix"]), encode_text(tok, rec["suffix"])
-        suf = suf[:min(len(suf), budget // 3)]
-        pre = pre[len(pre) - min(len(pre), budget - len(suf)):]
-        prompt = render(template, {"prefix": pre, "suffix": suf}, special)
-        out = ort_greedy(session, prompt, FIM_MAX_NEW, stop_ids=stops, context=context)
+        prompt = fim_prompt(manifest["prompts"], special, lambda s: encode_text(tok, s), rec["prefix"], rec["suffix"],
+                            context - FIM_MAX_NEW_TOKENS)
+        out = ort_greedy(session, prompt, FIM_MAX_NEW_TOKENS, stop_ids=stops, context=context)
         text = decode(tok, [i for i in out if i >= len(special)]).split("\n")[0]
         where = "line_start" if not rec["prefix"].rsplit("\n", 1)[-1].strip() else "mid_line"
         hits[where].append(text.rstrip() == rec["middle"].rstrip())

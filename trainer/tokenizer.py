@@ -2,7 +2,7 @@
 
     python -m trainer tokenizer train --db data/corpus.sqlite --tinypy 20000 --vocab-size 8192 --out DIR/tokenizer.json
 
-Design (see docs/DESIGN.md for the token table):
+Design (see docs/DESIGN.md for the token table; the tokens themselves are in trainer/contract.json):
 - Lossless: no normalizer, ByteLevel bytes <-> symbols, so decode(encode(x)) == x for any str (tabs, trailing
   spaces, CRLF, non-ASCII). Every byte is in the initial alphabet, so there is never an unknown token.
 - Pre-tokenizer: Split(PATTERN, isolated) then ByteLevel(add_prefix_space=False, use_regex=False). PATTERN keeps a
@@ -36,27 +36,14 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from trainer import contract
 from trainer.errors import UserError
 
-SPECIAL_TOKENS = [
-    "<|endoftext|>",
-    "<|fim_prefix|>",
-    "<|fim_middle|>",
-    "<|fim_suffix|>",
-    "<|fim_pad|>",
-    "<|task_output|>",
-    "<|task_line_count|>",
-    "<|task_states|>",
-    "<|task_operator|>",
-    "<|task_stepped_operator|>",
-    "<|task_stepped_input|>",
-    "<|answer|>",
-]
-SPECIAL_IDS = {t: i for i, t in enumerate(SPECIAL_TOKENS)}
+SPECIAL_TOKENS = contract.SPECIAL_TOKENS  # trainer/contract.json
+SPECIAL_IDS = contract.SPECIAL_IDS
 EOT, FIM_PREFIX, FIM_MIDDLE, FIM_SUFFIX, FIM_PAD = (SPECIAL_IDS[t] for t in SPECIAL_TOKENS[:5])
 ANSWER = SPECIAL_IDS["<|answer|>"]
-TASK_TOKENS = {name: f"<|task_{name}|>" for name in
-               ("output", "line_count", "states", "operator", "stepped_operator", "stepped_input")}
+TASK_TOKENS = {name: contract.task_token(name) for name in contract.TASKS}
 
 # Pieces, in order of preference: an optional non-letter/non-digit char glued to a word (" self", ".append", "_x");
 # one digit with an optional leading space; a punctuation run (with the newlines that end its line); trailing spaces
@@ -200,7 +187,7 @@ def run(args) -> int:
 def train_from_sources(db, tinypy: int, vocab_size: int, out, seed: int = 1234, max_mb: float = 256.0,
                        min_frequency: int = 2) -> dict:
     """The `tokenizer train` stage as a function (used by the pipeline): corpus train split + tinypy programs."""
-    from trainer.dataset import corpus_texts, generate_tinypy
+    from trainer.sources import corpus_texts, generate_tinypy
 
     t0 = time.time()
     budget = int(max_mb * 1e6)

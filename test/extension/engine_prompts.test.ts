@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { parseManifest } from '../../extension/engine/manifest';
 import { buildFimPrompt, buildTracePrompt, keepHead, keepTail } from '../../extension/engine/prompts';
 import { Tokenizer } from '../../extension/engine/tokenizer';
-import { testModelDir } from './engineHelpers';
+import { python, testModelDir } from './engineHelpers';
 
 describe('engine prompts', () => {
   const dir = testModelDir();
@@ -51,6 +51,25 @@ describe('engine prompts', () => {
     let k = 0;
     while (k < c.length && c[k] === d[k]) k++;
     assert.ok(k >= c.length - 2, 'only the last token or two change');
+  });
+
+  it('the trainer\'s evaluation builds the same FIM prompt (trainer/evaluate.py fim_prompt, the contract\'s renderer)', () => {
+    const cases = [
+      { prefix, suffix, budget: 60 }, { prefix, suffix, budget: 150 }, { prefix: 'x = ', suffix, budget: 80 },
+      { prefix, suffix: '\n', budget: 90 }, { prefix: 'a = 1\n', suffix: 'b = 2\n', budget: 1000 },
+    ];
+    const py = python<number[][]>(`
+import json, sys
+from trainer.evaluate import fim_prompt, load_text_encoder
+args = json.load(sys.stdin)
+manifest = json.load(open(args["dir"] + "/model.json"))
+encode, _ = load_text_encoder(args["dir"] + "/tokenizer.json")
+print(json.dumps([fim_prompt(manifest["prompts"], manifest["special_tokens"], encode, c["prefix"], c["suffix"], c["budget"])
+                  for c in args["cases"]]))
+`, { dir, cases });
+    cases.forEach((c, i) => {
+      assert.deepEqual(py[i], buildFimPrompt(manifest, tok, c.prefix, c.suffix, { budget: c.budget }).ids, `case ${i}`);
+    });
   });
 
   it('trace prompts follow the task template; too-long programs are refused, not cut', () => {

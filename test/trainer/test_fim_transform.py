@@ -9,6 +9,24 @@ import pytest
 from trainer import fim
 from trainer import tokenizer as T
 
+
+def encode_fim(tok, prefix: str, middle: str, suffix: str, mode: str) -> list[int]:
+    """One FIM training sequence from text, as the dataset writes them."""
+    pre, mid, suf = T.encode_texts(tok, [prefix, middle, suffix])
+    return fim.fim_ids(mode, pre, mid, suf) + [T.EOT]
+
+
+def invert_fim(tok, ids) -> str:
+    """Rebuilds prefix + middle + suffix from a PSM or SPM sequence (a trailing <|endoftext|> is dropped)."""
+    ids = [int(i) for i in ids]
+    if ids and ids[-1] == T.EOT:
+        ids = ids[:-1]
+    assert ids and ids[0] == T.FIM_PREFIX and ids.count(T.FIM_SUFFIX) == 1 and ids.count(T.FIM_MIDDLE) == 1
+    s, m = ids.index(T.FIM_SUFFIX), ids.index(T.FIM_MIDDLE)
+    if s == 1:  # SPM: the suffix comes first, prefix and middle follow <|fim_middle|> as one text
+        return T.decode(tok, ids[m + 1:]) + T.decode(tok, ids[2:m])
+    return T.decode(tok, ids[1:s]) + T.decode(tok, ids[m + 1:]) + T.decode(tok, ids[s + 1:m])
+
 DOCS = [
     "def f(x):\r\n\treturn x  \r\n",
     "class A:\n    def m(self):\n        return 'é中🙂' + \"<|endoftext|>\"\n\n",
@@ -37,10 +55,10 @@ def test_fim_sequences_invert_to_the_document(tok, mode):
         for spans in (fim.char_spans, fim.line_spans):
             prefix, middle, suffix = spans(doc, rng)
             assert prefix + middle + suffix == doc
-            ids = fim.encode_fim(tok, prefix, middle, suffix, mode)
+            ids = encode_fim(tok, prefix, middle, suffix, mode)
             assert ids[0] == T.FIM_PREFIX and ids[-1] == T.EOT
             assert (ids[1] == T.FIM_SUFFIX) == (mode == "spm" or prefix == "")  # equal when prefix is empty
-            assert fim.invert_fim(tok, ids) == doc
+            assert invert_fim(tok, ids) == doc
             # the model's target after <|fim_middle|> is exactly the middle (SPM: prefix then middle)
             after = T.decode(tok, ids[ids.index(T.FIM_MIDDLE) + 1:-1])
             assert after == (middle if mode == "psm" else prefix + middle)
@@ -101,7 +119,7 @@ def test_transform_piece_keeps_length_and_eot(tok):
             kinds.add(kind)
             assert len(out) <= len(ids) and out[-1] == T.EOT
             assert out.count(T.FIM_PREFIX) == out.count(T.FIM_SUFFIX) == out.count(T.FIM_MIDDLE) == 1
-            text = fim.invert_fim(tok, out)
+            text = invert_fim(tok, out)
             # trimming only drops the end of the suffix, then the start of the prefix: a contiguous part is left
             assert text in doc and (len(doc) < 300 or len(text) > 0.8 * len(doc))
     assert kinds == {"fim", "fim_line"}
@@ -131,4 +149,4 @@ def test_fim_config_checks_ranges():
     with pytest.raises(ValueError):
         fim.FimConfig(rate=1.5).check()
     with pytest.raises(ValueError):
-        fim.encode_fim(None, "", "", "", "mps")
+        fim.fim_ids("mps", [], [], [])
