@@ -11,7 +11,7 @@ import { readRows, type FimRow } from '../extension/cli/bench';
 import { EditorPath } from '../extension/cli/editor';
 import { MANUAL_CANDIDATES } from '../extension/completion/completer';
 import { Engine } from '../extension/engine';
-import { editSimilarity, exactMatch, mean, percentile } from '../extension/engine/metrics';
+import { editSimilarity, exactMatch, mean, percentile } from '../extension/cli/metrics';
 import { runMain } from './main';
 
 export async function main(argv: string[]): Promise<number> {

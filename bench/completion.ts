@@ -14,7 +14,7 @@ import { MANUAL_CANDIDATES, type Outcome } from '../extension/completion/complet
 import { EditorPath } from '../extension/cli/editor';
 import { samplePositions } from '../extension/cli/latency';
 import { Engine } from '../extension/engine';
-import { percentile } from '../extension/engine/metrics';
+import { percentile } from '../extension/cli/metrics';
 import { runMain } from './main';
 
 function summary(ms: number[]): string {

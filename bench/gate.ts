@@ -13,7 +13,7 @@ import { readText } from '../extension/cli/args';
 import { gateReport, readRows, runBench } from '../extension/cli/bench';
 import { DEFAULT_MIN_CONFIDENCE } from '../extension/completion/settings';
 import { Engine } from '../extension/engine';
-import { editSimilarity, exactMatch, mean } from '../extension/engine/metrics';
+import { editSimilarity, exactMatch, mean } from '../extension/cli/metrics';
 import { runMain } from './main';
 
 export const THRESHOLDS = [0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6];

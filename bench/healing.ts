@@ -16,7 +16,7 @@ import { readRows, type FimRow } from '../extension/cli/bench';
 import { EditorPath } from '../extension/cli/editor';
 import { Engine } from '../extension/engine';
 import { maskLogits } from '../extension/engine/heal';
-import { editSimilarity, exactMatch, mean, percentile } from '../extension/engine/metrics';
+import { editSimilarity, exactMatch, mean, percentile } from '../extension/cli/metrics';
 import { runMain } from './main';
 
 export type PositionClass = 'line-start' | 'mid-line' | 'mid-identifier';

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Completer, DEFAULT_SETTINGS } from '../extension/completion/completer';
 import { Engine } from '../extension/engine';
-import { percentile } from '../extension/engine/metrics';
+import { percentile } from '../extension/cli/metrics';
 import { runMain } from './main';
 
 /** p95 budget for a model call while typing (bench/README.md: latency targets on 2 cores). */

@@ -7,7 +7,7 @@ import { DEFAULT_SETTINGS } from '../completion/settings';
 import type { Engine } from '../engine';
 import {
   chrf, corpusBleu, corpusChrf, editSimilarity, exactMatch, mean, percentile, sentenceBleu, wordErrorRate, wordSetIou,
-} from '../engine/metrics';
+} from './metrics';
 import {
   CliError, COMPLETION_OPTIONS, COMPLETION_USAGE, engineFrom, intOpt, parse, pathOptionsFrom, probabilityOpt, readText, required,
   triggerFrom, type Verb,

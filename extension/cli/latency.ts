@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Engine, FimMode } from '../engine';
 import { CliError, COMPLETION_OPTIONS, COMPLETION_USAGE, engineFrom, intOpt, parse, pathOptionsFrom, printJson, type Verb } from './args';
-import { mean, percentile } from '../engine/metrics';
+import { mean, percentile } from './metrics';
 import { EditorPath, type PathOptions } from './editor';
 
 export interface LatencyOptions {

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import {
   chrf, corpusBleu, corpusChrf, editSimilarity, exactMatch, percentile, sentenceBleu, tokenize13a, wordErrorRate, wordSetIou,
-} from '../../extension/engine/metrics';
+} from '../../extension/cli/metrics';
 import { python } from './engineHelpers';
 
 // (hypothesis, reference) pairs: code-like, empty, short (< 6 chars), unicode, punctuation-heavy, numbers.
