@@ -402,15 +402,12 @@ def run_program(prog: Program, max_steps: int = DEFAULT_MAX_STEPS, record: list 
                 else:
                     env[ins[2]] = v
                     pc += 1
-            elif op == _FOR_INIT:
-                it = iter(range(*[f(env) for f in ins[3]]))
-                iters[ins[4]] = it
+            elif op == _FOR_INIT:  # the header's first event: a new iterator, then as _FOR_NEXT (which it skips)
+                it = iters[ins[4]] = iter(range(*[f(env) for f in ins[3]]))
                 v = next(it, _END)
-                if v is _END:
-                    pc = ins[5]
-                else:
+                if v is not _END:
                     env[ins[2]] = v
-                    pc += 2
+                pc = ins[5] if v is _END else pc + 2
             elif op == _AUG:
                 name = ins[2]
                 env[name] = ins[3](env[name], ins[4](env))
