@@ -3,20 +3,12 @@ import * as vscode from 'vscode';
 import { registerCompletions } from './completion/register';
 import { EngineHost } from './engineHost';
 import { registerHovers } from './hover/register';
-import { Logger, type LogLevel } from './log';
 import { registerTraining } from './train/register';
 
 export function activate(context: vscode.ExtensionContext): void {
-  const channel = vscode.window.createOutputChannel('TinyFIM');
-  const config = () => vscode.workspace.getConfiguration('tinyfim');
-  const log = new Logger(channel, config().get<LogLevel>('log.level', 'info'));
-  context.subscriptions.push(
-    channel,
-    vscode.commands.registerCommand('tinyfim.openLog', () => channel.show(true)),
-    vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('tinyfim.log.level')) log.level = config().get<LogLevel>('log.level', 'info');
-    }),
-  );
+  // A log channel: timestamps, levels and VS Code's "Set Log Level" come with it.
+  const log = vscode.window.createOutputChannel('TinyFIM', { log: true });
+  context.subscriptions.push(log, vscode.commands.registerCommand('tinyfim.openLog', () => log.show(true)));
   const host = new EngineHost(context, log);
   context.subscriptions.push(host);
   registerCompletions(context, host, log);

@@ -44,9 +44,12 @@ export const BASE_SETTINGS = {
   // The machine is slow and shared: give the model time, and keep the hover's run bounded.
   'tinyfim.completions.timeBudgetMs': 3000,
   'tinyfim.completions.debounceMs': 50,
-  'tinyfim.log.level': 'debug',
   'tinyfim.hover.timeoutSeconds': 20,
 };
+
+/** The TinyFIM log channel at debug level (the tests read its debug lines): VS Code for the web takes extension log
+ * levels from the `payload` query, as the desktop takes `--log tinyfim.tinyfim:debug`. */
+const DEBUG_LOG = `?payload=${encodeURIComponent(JSON.stringify([['logLevel', 'tinyfim.tinyfim:debug']]))}`;
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -189,7 +192,7 @@ export class Session {
 
   async openWorkbench() {
     const page = this.requirePage();
-    await page.goto(this.url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+    await page.goto(this.url + DEBUG_LOG, { waitUntil: 'domcontentloaded', timeout: 60_000 });
     await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 90_000 });
     // The explorer shows the workspace once the remote file system is connected.
     await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 90_000 });

@@ -44,8 +44,8 @@ describe('First open: the scripts/main.sh workspace in Restricted Mode, default 
     session = new Session({
       runDir: path.join(runDir, 'session'), artefacts: path.join(env('E2E_ARTEFACTS'), 'untrusted'), codeServer: env('E2E_CODE_SERVER'),
       nodeBin: env('E2E_NODE_BIN'), vsix: env('E2E_VSIX'), workspaceFixture: demo, trust: true, baseSettings: false,
-      // Only what a slow shared test machine needs on top: more time for the model, and the log.
-      settings: { ...settings, 'tinyfim.completions.timeBudgetMs': 3000, 'tinyfim.log.level': 'debug', 'telemetry.telemetryLevel': 'off' },
+      // Only what a slow shared test machine needs on top: more time for the model (the log is at debug level: harness).
+      settings: { ...settings, 'tinyfim.completions.timeBudgetMs': 3000, 'telemetry.telemetryLevel': 'off' },
     });
     editor = new Editor(session);
     session.prepare();
