@@ -78,7 +78,8 @@ def test_two_processes_follow_one_process_and_only_rank0_writes(tmp_path):
 
 def test_a_wall_clock_run_ends_on_the_same_step_on_every_rank(tmp_path):
     ds = write_dataset(tmp_path / "ds", {"train": counting_rows(64, T, V, 0), "val": counting_rows(8, T, V, 1)}, V)
-    p = _tiny(batch_size=4, steps=100000, minutes=0.05, schedule="wsd", log_every=2, eval_every=1000,
+    # 12 s: enough for several steps even when CI shares the 2 cores with other work (3 s once gave 2 steps)
+    p = _tiny(batch_size=4, steps=100000, minutes=0.2, schedule="wsd", log_every=2, eval_every=1000,
               checkpoint_every=1000)
     ranks = _ddp(tmp_path, p, ds, "timed")  # a rank that stopped alone would leave the other hanging
     assert ranks[0]["step"] == ranks[1]["step"] > 2
