@@ -1,7 +1,8 @@
 // Bundles the extension (dist/extension.js) and the engine CLI (dist/cli.js).
 // `vscode` is provided by the editor; `onnxruntime-node` carries native binaries and stays a real module.
 import * as esbuild from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
 
 const args = new Set(process.argv.slice(2));
 const cliOnly = args.has('--cli');
@@ -27,4 +28,15 @@ try {
   copyFileSync('trainer/tinypy/linetrace.py', 'dist/linetrace.py');
 } catch (err) {
   if (err.code !== 'ENOENT') throw err;
+}
+// "Adapt the Model to This Workspace" runs `python -m trainer finetune` from the installed package: ship the sources
+// it imports (listed in trainer/finetune-files.txt) and its pinned requirements, and nothing else of the trainer.
+if (!cliOnly) {
+  rmSync('dist/trainer', { recursive: true, force: true });
+  const files = readFileSync('trainer/finetune-files.txt', 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  for (const f of files) {
+    mkdirSync(path.dirname(path.join('dist/trainer', f)), { recursive: true });
+    copyFileSync(path.join('trainer', f), path.join('dist/trainer', f));
+  }
+  copyFileSync('requirements-finetune.txt', 'dist/trainer/requirements-finetune.txt');
 }

@@ -5,7 +5,8 @@
 #   npm run package -- --target all          every platform onnxruntime-node ships CPU binaries for
 #   npm run package -- --model DIR           bundle DIR as the default model (default: models/default)
 #   npm run package -- --out DIR             where the .vsix files go (default: build/vsix)
-# The package holds dist/extension.js, dist/linetrace.py, the default model, and onnxruntime-node with only the
+# The package holds dist/extension.js, dist/linetrace.py, dist/trainer (the fine-tune's Python sources), the default
+# model (with its float weights when it has them), and onnxruntime-node with only the
 # target's native binaries. .vscodeignore lists what goes in; this script swaps in the target's binary folder.
 # Files are staged (hard links) under build/vsix-stage so that any model folder can be bundled as models/default.
 set -euo pipefail
@@ -66,10 +67,11 @@ link() { # hard links are instant and cost no space; fall back to copies across 
 for f in package.json README.md LICENSE CHANGELOG.md dist/extension.js dist/linetrace.py; do
   if [ -f "$f" ]; then link "$f" "$stage/$f"; fi
 done
+[ -d dist/trainer ] && link dist/trainer "$stage/dist/trainer"
 [ -d media ] && link media "$stage/media"
 if [ "$have_model" = 1 ]; then
   mkdir -p "$stage/models/default"
-  for f in model.onnx model.json tokenizer.json MODEL_CARD.md calibration.json; do
+  for f in model.onnx model.json tokenizer.json MODEL_CARD.md calibration.json model.safetensors; do
     if [ -f "$model/$f" ]; then link "$model/$f" "$stage/models/default/$f"; fi
   done
 fi
@@ -95,7 +97,8 @@ for t in "${targets[@]}"; do
   if grep -q 'WARNING' "$stage/vsce.log"; then echo "error: vsce warned (above); fix the manifest" >&2; exit 1; fi
   # Check what users get: the bundle, the runtime and only this platform's native binaries.
   listing=$(unzip -Z1 "$vsix")
-  for need in extension/dist/extension.js extension/dist/linetrace.py extension/node_modules/onnxruntime-node/dist/index.js \
+  for need in extension/dist/extension.js extension/dist/linetrace.py extension/dist/trainer/finetune.py \
+    extension/dist/trainer/requirements-finetune.txt extension/node_modules/onnxruntime-node/dist/index.js \
     extension/node_modules/onnxruntime-common/dist/cjs/index.js \
     "extension/node_modules/onnxruntime-node/bin/napi-v6/${ORT_DIR[$t]}/onnxruntime_binding.node"; do
     grep -qxF "$need" <<<"$listing" || { echo "error: $vsix lacks $need" >&2; exit 1; }
@@ -103,7 +106,13 @@ for t in "${targets[@]}"; do
   if [ "$have_model" = 1 ]; then
     grep -qxF extension/models/default/model.onnx <<<"$listing" || { echo "error: $vsix lacks the model" >&2; exit 1; }
   fi
-  ! grep -q 'model\.safetensors$' <<<"$listing" || { echo "error: $vsix holds float weights (model.safetensors)" >&2; exit 1; }
+  # Float weights go with the bundled model when it has them (Adapt fine-tunes them), and nowhere else.
+  if [ -f "$model/model.safetensors" ]; then
+    grep -qxF extension/models/default/model.safetensors <<<"$listing" || { echo "error: $vsix lacks the float weights" >&2; exit 1; }
+  fi
+  ! grep 'model\.safetensors$' <<<"$listing" | grep -qvxF extension/models/default/model.safetensors \
+    || { echo "error: $vsix holds other float weights" >&2; exit 1; }
+  ! grep -q '__pycache__\|\.pyc$' <<<"$listing" || { echo "error: $vsix holds Python bytecode" >&2; exit 1; }
   others=$(grep 'onnxruntime-node/bin/' <<<"$listing" | grep -v "napi-v6/${ORT_DIR[$t]}/" || true)
   [ -z "$others" ] || { echo "error: $vsix holds other platforms' binaries: $others" >&2; exit 1; }
   printf '%s  %s files, %s KiB\n' "${vsix#"$root"/}" "$(wc -l <<<"$listing")" "$(( $(stat -c %s "$vsix") / 1024 ))"

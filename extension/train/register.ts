@@ -1,10 +1,12 @@
-// "TinyFIM: Train a Model on This Workspace": runs the trainer pipeline on a workspace folder in an integrated
-// terminal, and when it finishes offers to switch completions and hovers to the new model.
-import { spawn, type ChildProcess } from 'node:child_process';
+// "TinyFIM: Train a Model on This Workspace" (from scratch, for contributors with a TinyFIM checkout) and the
+// registration of "Adapt the Model to This Workspace" (adaptCommand.ts): both run in an integrated terminal and
+// offer to switch to the new model when it is done.
 import * as vscode from 'vscode';
 import { updateSetting } from '../engineHost';
 import type { Logger } from '../log';
-import { isTrainerRoot, listPresets, modelReady, planTraining, shellLine, toTerminalText, trainerPython, type TrainPlan } from './plan';
+import { ADAPT_COMMAND, adaptToWorkspace } from './adaptCommand';
+import { isTrainerRoot, listPresets, modelReady, planTraining, shellLine, trainerPython, type TrainPlan } from './plan';
+import { pickFolder, refuseInRestrictedMode, TrainerTerminal } from './terminal';
 
 export const TRAIN_COMMAND = 'tinyfim.trainOnWorkspace';
 const LAST_PRESET = 'tinyfim.train.lastPreset';
@@ -13,14 +15,9 @@ export function registerTraining(context: vscode.ExtensionContext, log: Logger):
   const running = new Set<TrainerTerminal>();
   context.subscriptions.push(
     vscode.commands.registerCommand(TRAIN_COMMAND, () => trainOnWorkspace(context, log, running)),
+    vscode.commands.registerCommand(ADAPT_COMMAND, () => adaptToWorkspace(context, log, running)),
     { dispose: () => { for (const t of running) t.stop(); } },
   );
-}
-
-async function pickFolder(): Promise<vscode.WorkspaceFolder | undefined> {
-  const folders = vscode.workspace.workspaceFolders ?? [];
-  if (folders.length <= 1) return folders[0];
-  return vscode.window.showWorkspaceFolderPick({ placeHolder: 'Which folder\'s Python files should the model learn from?' });
 }
 
 /** The setting, else a workspace folder that is a TinyFIM checkout, else ask once and remember. */
@@ -54,14 +51,7 @@ async function findTrainer(): Promise<string | undefined> {
 }
 
 async function trainOnWorkspace(context: vscode.ExtensionContext, log: Logger, running: Set<TrainerTerminal>): Promise<void> {
-  if (!vscode.workspace.isTrusted) {
-    // Training runs Python (the trainer) over this folder: not in a folder the user has not trusted.
-    const manage = 'Manage Workspace Trust';
-    const pick = await vscode.window.showWarningMessage(
-      'TinyFIM: training runs the trainer on this folder, so it is off in Restricted Mode. Trust the folder to train on it.', manage);
-    if (pick === manage) await vscode.commands.executeCommand('workbench.trust.manage');
-    return;
-  }
+  if (await refuseInRestrictedMode('training runs the trainer on this folder')) return;
   const folder = await pickFolder();
   if (!folder) {
     void vscode.window.showWarningMessage('TinyFIM: open a folder with Python code first; the model learns from its files.');
@@ -114,59 +104,4 @@ async function finished(plan: TrainPlan, code: number | null, log: Logger): Prom
   const why = code === null ? 'was stopped' : code === 0 ? 'ended without an exported model' : `failed (exit code ${code})`;
   log.warn(`training ${why}`);
   void vscode.window.showErrorMessage(`TinyFIM: training ${why}. The terminal shows why; run the command again to resume where it stopped.`);
-}
-
-/** An integrated terminal that runs the pipeline as a child process: Ctrl+C interrupts it (the trainer keeps its
- * work), closing the terminal stops it, and the exit code reaches the extension. */
-export class TrainerTerminal implements vscode.Pseudoterminal {
-  private readonly writeEmitter = new vscode.EventEmitter<string>();
-  private readonly closeEmitter = new vscode.EventEmitter<number | void>();
-  readonly onDidWrite = this.writeEmitter.event;
-  readonly onDidClose = this.closeEmitter.event;
-  private child: ChildProcess | undefined;
-  private done = false;
-
-  constructor(private readonly plan: TrainPlan, private readonly onExit: (code: number | null) => void) {}
-
-  open(): void {
-    this.write(`\x1b[1m$ ${shellLine(this.plan.python, this.plan.args)}\x1b[0m\n(in ${this.plan.cwd}; Ctrl+C stops and keeps the work done so far)\n\n`);
-    const child = spawn(this.plan.python, this.plan.args, {
-      cwd: this.plan.cwd, env: { ...process.env, PYTHONUNBUFFERED: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    child.stdout?.on('data', (d: Buffer) => this.write(d.toString()));
-    child.stderr?.on('data', (d: Buffer) => this.write(d.toString()));
-    child.on('error', (err) => {
-      this.write(`\n\x1b[31mcould not start ${this.plan.python}: ${err.message}\x1b[0m\nSet tinyfim.train.pythonPath, or run scripts/setup.sh in the TinyFIM checkout.\n`);
-      this.end(null);
-    });
-    child.on('close', (code, signal) => {
-      const ok = code === 0;
-      this.write(`\n\x1b[${ok ? 32 : 31}m${ok ? 'done' : `exited with ${code ?? signal}`}\x1b[0m. Press any key to close this terminal.\n`);
-      this.end(code);
-    });
-  }
-
-  handleInput(data: string): void {
-    if (this.done) this.closeEmitter.fire();
-    else if (data === '\x03') this.child?.kill('SIGINT');
-  }
-
-  close(): void { this.stop(); }
-
-  /** Interrupts the trainer (it saves its state), then kills it if it does not stop within 10 s. */
-  stop(): void {
-    const child = this.child;
-    if (this.done || !child || child.exitCode !== null) return;
-    child.kill('SIGINT');
-    setTimeout(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); }, 10_000).unref();
-  }
-
-  private end(code: number | null): void {
-    if (this.done) return;
-    this.done = true;
-    this.onExit(code);
-  }
-
-  private write(text: string): void { this.writeEmitter.fire(toTerminalText(text)); }
 }

@@ -394,7 +394,7 @@ describe('TinyFIM in a real VS Code (code-server + Chromium)', function () {
     await editor.page.keyboard.press('Enter');
     const page = editor.page.locator('.gettingStartedContainer');
     await page.first().waitFor({ timeout: 30_000 });
-    for (const title of ['Ghost-text completions', 'Trace predictions in hovers', 'Train a model on your code']) {
+    for (const title of ['Ghost-text completions', 'Trace predictions in hovers', 'Adapt the model to your code']) {
       await page.first().getByText(title).first().waitFor({ timeout: 15_000 });
     }
     await session.screenshot('walkthrough');
