@@ -7,10 +7,14 @@ Continues training the base model's float weights (model.safetensors) on the pro
   duplicates, secrets); 10% of them, chosen by a stable hash of their path, are held out and never trained on;
 - data: the base model's tokenizer and context, FIM at the base's rates (model.json data.fim), packed as in
   `dataset build`;
-- schedule: a short warm-up, a constant small learning rate, and a linear cool-down over the last 20% of the time
-  budget (WSD on the wall clock), so the run ends on time whatever the machine's speed;
+- schedule: a short warm-up, then the learning rate cools down linearly to 0 as the wall-clock budget runs out (the
+  WSD schedule with its cool-down over the whole budget: `--cooldown 0.2` keeps it constant until the last 20%), so
+  the run ends on time whatever the machine's speed;
+- replay: the base's share of tinypy task records (fresh programs) beside the code, so that the hovers' tasks are
+  not forgotten, and 20% of the code from this Python's standard library (`--general`), so that general code is not;
 - early stop: the held-out loss is measured every ~1/12 of the budget; when it has not improved three times in a
-  row the cool-down starts at once; the model kept is the one with the best held-out loss;
+  row the run stops (with --cooldown < 1: the cool-down starts at once); the model kept is the one with the best
+  held-out loss;
 - Ctrl-C: writes WORK/checkpoints/last.pt (a run folder `trainer export --run WORK --checkpoint last` accepts),
   then still writes the model folder from the best weights so far, marked partial, and exits with code 130;
 - output: a complete model folder (int8 model.onnx, tokenizer.json, model.json, model.safetensors, MODEL_CARD.md)
@@ -34,6 +38,7 @@ from pathlib import Path
 from trainer.errors import UserError
 
 HELD_OUT = 0.1
+GENERAL = 0.2  # share of replayed standard-library code (docs/finetune.md)
 FULL_LR, LORA_LR = 1e-3, 2e-3  # chosen in docs/finetune.md
 # Folders of a workspace that hold other people's code or build output, not the project's own.
 DEFAULT_EXCLUDE = ["venv", "env", "site-packages", "node_modules", "build", "dist", "__pypackages__", "*.egg-info"]
@@ -51,9 +56,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help=f"peak learning rate (default {FULL_LR:g}, with --lora {LORA_LR:g})")
     parser.add_argument("--optimizer", choices=["adamw", "muon"], default="adamw",
                         help="adamw, or muon for the hidden matrices with adamw for the rest (default adamw)")
-    parser.add_argument("--cooldown", type=float, default=0.2, metavar="FRACTION",
-                        help="share of the time budget spent cooling the learning rate down to 0 (default 0.2; "
-                             "1 = a linear decay from the end of the warm-up)")
+    parser.add_argument("--cooldown", type=float, default=1.0, metavar="FRACTION",
+                        help="share of the time budget spent cooling the learning rate down to 0 (default 1: a "
+                             "linear decay from the end of the warm-up; 0.2: constant, then the last 20%%)")
+    parser.add_argument("--general", type=float, default=GENERAL, metavar="SHARE",
+                        help=f"share of the code from this Python's standard library, replayed so that the model "
+                             f"keeps its general code (default {GENERAL:g}; 0: the project only)")
     parser.add_argument("--batch-size", type=int, default=16, help="rows of the base's context per step")
     parser.add_argument("--exclude", action="append", default=None, metavar="GLOB",
                         help=f"skip matching files/folders (repeatable; default: {' '.join(DEFAULT_EXCLUDE)})")
@@ -73,7 +81,7 @@ def run(args) -> int:
                           batch_size=args.batch_size, exclude=args.exclude, eval_lines=args.eval_lines,
                           work=args.work, keep_work=args.keep_work, threads=args.threads, device=args.device,
                           seed=args.seed, progress=not args.no_progress, optimizer=args.optimizer,
-                          cooldown=args.cooldown)
+                          cooldown=args.cooldown, general=args.general)
     except KeyboardInterrupt:  # before training started or while exporting: nothing usable was written
         print(f"interrupted: no model written to {args.out}", file=sys.stderr)
         return 130
@@ -141,26 +149,72 @@ def split_files(files: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     return {k: v for k, v in files.items() if k not in held}, held
 
 
-def build_data(train_texts, held_texts, manifest: dict, tokenizer: Path, work: Path, seed: int, eval_lines: int,
-               variants: int = 1) -> dict:
-    """WORK/data: packed train/val rows as `dataset build` makes them (FIM at the base's rates) and held-out line
-    records; WORK/data-K (K < variants): the training files packed again with other seeds. A run that goes over a
-    small project many times then sees other FIM cuts and row boundaries each time, not the same rows again."""
-    from trainer.dataset import _write_eval, build_from_sources
+def general_sample(nbytes: int, seed: int, skip: list[str]) -> dict[str, str]:
+    """About `nbytes` of this Python's standard library (code like the base's training data, on every machine), in a
+    stable order per seed, outside the tests and outside `skip` (the project's own folders): replayed beside the
+    project so that the model keeps its general code. {path relative to the standard library: text}"""
+    import sysconfig
 
-    fim = manifest["data"]["fim"]
+    from trainer.corpus import clean
+
+    if nbytes <= 0:
+        return {}
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    skipped = [Path(p).resolve() for p in skip]
+    paths = [p for p in stdlib.rglob("*.py") if not {"test", "tests", "idlelib", "site-packages", "__pycache__"}
+             & set(p.relative_to(stdlib).parts) and not any(_inside(p, s) for s in skipped)]
+    paths.sort(key=lambda p: hashlib.sha256(f"{seed}\0{p.relative_to(stdlib)}".encode()).digest())
+    texts, total = {}, 0
+    for path in paths:
+        if total >= nbytes:
+            break
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        text, reason = clean.decode(data) if 1024 <= len(data) <= 100 * 1024 else (None, "size")
+        if text is not None and clean.quality_reason(text) is None:
+            texts[str(path.relative_to(stdlib))] = text
+            total += len(data)
+    return texts
+
+
+def build_data(train_texts, held_texts, manifest: dict, tokenizer: Path, work: Path, seed: int, eval_lines: int,
+               variants: int = 1, general: float = 0.0, skip: tuple = ()) -> dict:
+    """WORK/data: packed train/val rows as `dataset build` makes them (FIM at the base's rates; the base's share of
+    tinypy task records, fresh programs, so the hovers' tasks are not forgotten) and held-out line records;
+    WORK/data-K (K < variants): the training files packed again with other seeds and programs. A run that goes over a
+    small project many times then sees other FIM cuts and row boundaries each time, not the same rows again.
+    `general`: the share of the code tokens taken from the standard library (general_sample, new files per packing).
+    The validation rows are the held-out files only: the early stop watches the project's code."""
+    from trainer.dataset import _write_eval, build_from_sources
+    from trainer.sources import generate_tinypy
+
+    data, fim = manifest["data"], manifest["data"]["fim"]
+    mix = data.get("mix", {}).get("requested", {"code": 1.0, "tinypy": 0.0})
+    tasks = [t for t in data.get("tasks", []) if t in manifest["prompts"].get("tasks", {})]
+    share = float(mix.get("tinypy", 0.0)) if tasks else 0.0
+    # plenty of programs (they cost ~50 us each), so that the code is never the part cut to reach the mix: at most
+    # one token per 2 bytes of code, at least ~30 tokens per program with its task records
+    programs = math.ceil(sum(map(len, train_texts)) / 2 * share / max(1e-9, 1 - share) / 30) if share else 0
+    replayed = set()
     for k in range(variants):
         out = work / ("data" if k == 0 else f"data-{k}")
-        built = build_from_sources({"train": train_texts, "val": held_texts if k == 0 else []}, {}, tokenizer, out,
-                                   mix="code=1,tinypy=0", context=int(manifest["architecture"]["context_length"]),
-                                   seed=seed + 1000 * k, fim_rate=float(fim["rate"]),
-                                   fim_spm_rate=float(fim["spm_rate"]), fim_line_share=float(fim["line_share"]),
-                                   eval_count=0, eval_fim_count=0, force=True)
+        tinypy = {"train": generate_tinypy(programs, seed + 7919 * (k + 1))} if programs else {}
+        extra = general_sample(int(sum(map(len, train_texts)) * general / (1 - general)), seed + k, list(skip))
+        replayed |= set(extra)
+        code = {"train": train_texts + list(extra.values()), "val": held_texts if k == 0 else []}
+        built = build_from_sources(code, tinypy, tokenizer, out,
+                                   mix={"code": 1 - share, "tinypy": share}, tasks=tasks or ("output",),
+                                   context=int(manifest["architecture"]["context_length"]), seed=seed + 1000 * k,
+                                   fim_rate=float(fim["rate"]), fim_spm_rate=float(fim["spm_rate"]),
+                                   fim_line_share=float(fim["line_share"]), eval_count=0, eval_fim_count=0, force=True)
         if k == 0:
             meta = built
             meta["eval"] = _write_eval(out / "eval", held_texts, [], 0, eval_lines, seed)
     # the engine's prompts are the base's (its task answer lengths), not the ones a code-only build derives
-    meta.update(special_tokens=manifest["special_tokens"], prompts=manifest["prompts"], variants=variants)
+    meta.update(special_tokens=manifest["special_tokens"], prompts=manifest["prompts"], variants=variants,
+                general_files=sorted(replayed))
     return meta
 
 
@@ -210,7 +264,7 @@ def line_exact_match(onnx_path: Path, records: Path, manifest: dict, tokenizer: 
 def finetune(base, code: list[str], minutes: float, out, *, lora: int | None = None, lr: float | None = None,
              batch_size: int = 16, exclude=None, eval_lines: int = 200, work=None, keep_work: bool = False,
              threads: int | None = None, device: str | None = None, seed: int = 1234, progress: bool = True,
-             optimizer: str = "adamw", cooldown: float = 0.2) -> dict:
+             optimizer: str = "adamw", cooldown: float = 1.0, general: float = GENERAL) -> dict:
     import torch
 
     from trainer.export import load_model_folder
@@ -219,6 +273,8 @@ def finetune(base, code: list[str], minutes: float, out, *, lora: int | None = N
 
     if minutes <= 0:
         raise UserError("--minutes must be more than 0")
+    if not 0 <= general < 1:
+        raise UserError("--general must be within [0, 1)")
     if not 0 < cooldown <= 1:
         raise UserError("--cooldown must be within (0, 1]")
     if lora is not None and lora <= 0:
@@ -241,23 +297,22 @@ def finetune(base, code: list[str], minutes: float, out, *, lora: int | None = N
     tokenizer = base / "tokenizer.json"
     t0 = time.time()
 
-    say = print if progress else (lambda *a, **k: None)
-    say(f"reading Python files under {', '.join(roots)} (only read)", file=sys.stderr)
+    print(f"reading Python files under {', '.join(roots)} (only read)", file=sys.stderr)
     files = collect_files(roots, work / "corpus.sqlite", DEFAULT_EXCLUDE if exclude is None else exclude, progress)
     train_files, held_files = split_files(files)
     (work / "heldout.json").write_text(json.dumps(sorted(held_files), indent=1) + "\n", encoding="utf-8")
     train_texts = list(train_files.values())
     meta = build_data(train_texts, list(held_files.values()), manifest, tokenizer, work, seed, eval_lines,
-                      variants_for(train_texts, minutes))
-    say(f"{len(train_files)} files to learn from, {len(held_files)} held out; {meta['splits']['train']['rows']} rows "
-        f"of {meta['context']} tokens (prepared in {time.time() - t0:.0f} s)", file=sys.stderr)
+                      variants_for(train_texts, minutes), general, tuple(roots))
+    print(f"{len(train_files)} files to learn from, {len(held_files)} held out; {meta['splits']['train']['rows']} rows "
+          f"of {meta['context']} tokens (prepared in {time.time() - t0:.0f} s)", file=sys.stderr)
 
     model, _ = load_model_folder(base, device)
     if model.cfg.vocab_size != meta["vocab_size"] or model.cfg.context != meta["context"]:
         raise UserError(f"{base}: model.safetensors does not match its model.json (vocab or context)")
     trainable = add_lora(model, lora) if lora else model.num_parameters()
     cfg = {"lr": lr or (LORA_LR if lora else FULL_LR), "optimizer": optimizer, "batch_size": batch_size,
-           "minutes": minutes, "cooldown": cooldown, "lora": lora,
+           "minutes": minutes, "cooldown": cooldown, "general": general, "lora": lora,
            "seed": seed, "device": device, "trainable_parameters": trainable}
     _write_run_files(work, base, manifest, meta, cfg)
     records = work / "data" / "eval" / "fim_lines.jsonl"
@@ -273,7 +328,7 @@ def finetune(base, code: list[str], minutes: float, out, *, lora: int | None = N
     after_loss = loop["best_loss"]
     from trainer.export import WEIGHTS, save_weights, write_manifest, write_onnx
 
-    say("exporting: int8 ONNX, parity check, float weights", file=sys.stderr)
+    print("exporting: int8 ONNX, parity check, float weights", file=sys.stderr)
     rows = _val_rows(work / "data")
     export = write_onnx(model_out, tmp, quantize="int8", rows=rows)
     shutil.copyfile(tokenizer, tmp / "tokenizer.json")
@@ -287,6 +342,8 @@ def finetune(base, code: list[str], minutes: float, out, *, lora: int | None = N
                                         "held_out_paths": sorted(held_files)},
                "rows": {"train": meta["splits"]["train"]["rows"], "held_out": meta["splits"]["val"]["rows"]},
                "fim": {k: manifest["data"]["fim"][k] for k in ("rate", "spm_rate", "line_share")},
+               "mix": meta["mix"]["achieved"]["train"], "packings": meta["variants"],
+               "general_files": meta["general_files"],
                "config": cfg, "stopped": stopped, "complete": stopped != "interrupted",
                "steps": loop["steps"], "best_step": loop["best_step"], "tokens": loop["tokens"],
                "seconds": round(loop["seconds"], 1), "tokens_per_s": round(loop["tokens"] / max(loop["seconds"], 1e-9)),
@@ -367,12 +424,16 @@ def write_card(path: Path, name: str, s: dict) -> None:
         "the int8 ONNX models complete the rest of a line from a random cursor in those files (greedy, the model's "
         "default FIM prompt, stopped at the end of the line, as the editor asks for one line).", "",
         "## Training", "",
-        f"- trained: {method}, {c['trainable_parameters']:,} parameters, peak learning rate {c['lr']:g}, WSD on a "
-        f"{c['minutes']:g}-minute budget; {s['steps']} steps, {s['tokens']:,} tokens in {s['seconds']:.0f} s "
+        f"- trained: {method}, {c['trainable_parameters']:,} parameters, peak learning rate {c['lr']:g}, cooled "
+        f"down over the last {c['cooldown']:.0%} of a {c['minutes']:g}-minute budget; {s['steps']} steps, "
+        f"{s['tokens']:,} tokens in {s['seconds']:.0f} s "
         f"({s['tokens_per_s']:,} tokens/s) on {s['hardware']} in {s['precision']}",
         f"- ended: {how}; kept the weights of step {s['best_step']} (best held-out loss)",
-        f"- data: {s['rows']['train']} rows of the base's context, FIM rate {s['fim']['rate']}, SPM share "
-        f"{s['fim']['spm_rate']}, line-level share {s['fim']['line_share']} (the base's)",
+        f"- data: {s['rows']['train']} rows of the base's context per packing ({s['packings']} packings), FIM rate "
+        f"{s['fim']['rate']}, SPM share {s['fim']['spm_rate']}, line-level share {s['fim']['line_share']} (the "
+        f"base's); {s['mix'].get('tinypy', 0):.0%} of the tokens are tinypy task records (the base's share: the "
+        f"hovers' tasks are not forgotten) and {c['general']:.0%} of the code is replayed from the standard library "
+        "(general code is not forgotten)",
         "- no calibration.json: the base's hover calibration does not carry over, so hovers show the model's own "
         "probability", "",
         "Held-out files:", "", *[f"- `{p}`" for p in s["files"]["held_out_paths"]], "",

@@ -18,7 +18,7 @@ WARMUP_STEPS = 10
 EVALS = 12  # held-out measurements per budget (at least EVAL_MIN_S apart)
 EVAL_MIN_S = 10.0
 EVAL_ROWS = 64
-PATIENCE = 3  # held-out measurements without improvement before the cool-down starts early
+PATIENCE = 3  # held-out measurements without improvement before the run stops (or starts its cool-down)
 MIN_DELTA = 1e-3
 NAN_PATIENCE = 5
 
@@ -61,7 +61,7 @@ def train_steps(model, work: Path, cfg: dict, progress: bool = True) -> dict:
         return evaluate_val(model, val_split, device, B, eval_batches, autocast)["val_loss"]
 
     budget = float(cfg["minutes"]) * 60
-    decay = float(cfg.get("cooldown", 0.2))  # the cool-down's share of the time budget
+    decay = float(cfg.get("cooldown", 1.0))  # the cool-down's share of the time budget
     base_loss = heldout()
     best = {"loss": base_loss, "state": merged_state(model), "step": 0}
     clock = RunClock(budget, 0.0, 1, device, every=1)
@@ -87,7 +87,7 @@ def train_steps(model, work: Path, cfg: dict, progress: bool = True) -> dict:
             bad = 0
         else:
             bad += 1
-        if bad >= PATIENCE and not cooling:  # no gain for a while: cool down now (the WSD tail) and stop
+        if bad >= PATIENCE and not cooling:  # no gain for a while: stop, through a cool-down when there is one
             cooling, stopped = True, "early"
             clock.budget_s = min(clock.budget_s, last_eval / (1 - decay)) if decay < 1 else last_eval
             _say(bar, f"held-out loss has not improved for {PATIENCE} measurements: cooling down and stopping early")

@@ -78,6 +78,7 @@ def test_finetune_from_the_shipped_sources_lowers_held_out_loss_and_loads(shippe
     assert ft["complete"] and ft["stopped"] in ("time", "early")
     assert ft["after"]["loss"] < ft["before"]["loss"], ft
     assert ft["files"]["held_out"] >= 1 and ft["files"]["train"] > ft["files"]["held_out"]
+    assert abs(ft["mix"]["tinypy"] - 0.3) < 0.02, "the base's share of tinypy task records (the hovers' tasks)"
     assert manifest["onnx"]["quantization"] == "int8" and manifest["prompts"] == read_base(TEST_MODEL)["prompts"]
     assert "held-out loss" in r.stderr and "exact match" in (out / "MODEL_CARD.md").read_text()
 
