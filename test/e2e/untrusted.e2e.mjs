@@ -19,8 +19,9 @@ const env = (name) => {
   return v;
 };
 
-// Lines typed at the end of sample.py until one gets ghost text (as in tinyfim.e2e.mjs).
-const LINES = ['for i in range(', 'print(', 'found = ', 'x = '];
+// Lines typed at the end of sample.py until one gets ghost text. This session keeps the default confidence gate, so
+// the first ones are lines the shipped model completes above it there (checked with the CLI's complete --json).
+const LINES = ['if __name__ == ', 'import ', 'for i in range(', 'found = ', 'print('];
 // Prefixes typed on a new line of sample.py; each starts a word of the file, so the suggest widget offers it.
 const PREFIXES = ['fou', 'fil', 'dir', 'na'];
 
