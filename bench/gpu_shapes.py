@@ -44,8 +44,9 @@ def export_random(shape: dict, out: Path, name: str) -> dict:
     """A random-init model of `shape` exported as the engine loads it; returns sizes and parameters."""
     import torch
 
-    from trainer.export import export_onnx, quantize_int8, write_manifest
+    from trainer.export import write_manifest
     from trainer.model import ModelConfig, TinyFIM
+    from trainer.onnx_graph import export_onnx, quantize_int8
 
     ref = json.loads((ROOT / "models/default/model.json").read_text())
     vocab = ref["architecture"]["vocab_size"]

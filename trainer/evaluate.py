@@ -123,7 +123,7 @@ def exact_match_suite(generate, data_dir, tokenizer_path, meta: dict, limit: int
 def evaluate_model(model_dir, data_dir, limit: int = 100, threads: int = 1) -> dict:
     from tqdm import tqdm
 
-    from trainer.export import ort_greedy, ort_session
+    from trainer.onnx_runtime import ort_greedy, ort_session
     from trainer.packed import write_json_atomic
 
     model_dir, data_dir = Path(model_dir), Path(data_dir)

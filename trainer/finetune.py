@@ -62,6 +62,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--general", type=float, default=GENERAL, metavar="SHARE",
                         help=f"share of the code from this Python's standard library, replayed so that the model "
                              f"keeps its general code (default {GENERAL:g}; 0: the project only)")
+    parser.add_argument("--tinypy", type=float, default=None, metavar="SHARE",
+                        help="share of the tokens that are tinypy task records (default: the base's, from its "
+                             "model.json; 0: none, and the hovers' tasks are forgotten)")
     parser.add_argument("--batch-size", type=int, default=16, help="rows of the base's context per step")
     parser.add_argument("--exclude", action="append", default=None, metavar="GLOB",
                         help=f"skip matching files/folders (repeatable; default: {' '.join(DEFAULT_EXCLUDE)})")
@@ -81,7 +84,7 @@ def run(args) -> int:
                           batch_size=args.batch_size, exclude=args.exclude, eval_lines=args.eval_lines,
                           work=args.work, keep_work=args.keep_work, threads=args.threads, device=args.device,
                           seed=args.seed, progress=not args.no_progress, optimizer=args.optimizer,
-                          cooldown=args.cooldown, general=args.general)
+                          cooldown=args.cooldown, general=args.general, tinypy=args.tinypy)
     except KeyboardInterrupt:  # before training started or while exporting: nothing usable was written
         print(f"interrupted: no model written to {args.out}", file=sys.stderr)
         return 130
@@ -180,7 +183,7 @@ def general_sample(nbytes: int, seed: int, skip: list[str]) -> dict[str, str]:
 
 
 def build_data(train_texts, held_texts, manifest: dict, tokenizer: Path, work: Path, seed: int, eval_lines: int,
-               variants: int = 1, general: float = 0.0, skip: tuple = ()) -> dict:
+               variants: int = 1, general: float = 0.0, skip: tuple = (), tinypy_share: float | None = None) -> dict:
     """WORK/data: packed train/val rows as `dataset build` makes them (FIM at the base's rates; the base's share of
     tinypy task records, fresh programs, so the hovers' tasks are not forgotten) and held-out line records;
     WORK/data-K (K < variants): the training files packed again with other seeds and programs. A run that goes over a
@@ -193,7 +196,7 @@ def build_data(train_texts, held_texts, manifest: dict, tokenizer: Path, work: P
     data, fim = manifest["data"], manifest["data"]["fim"]
     mix = data.get("mix", {}).get("requested", {"code": 1.0, "tinypy": 0.0})
     tasks = [t for t in data.get("tasks", []) if t in manifest["prompts"].get("tasks", {})]
-    share = float(mix.get("tinypy", 0.0)) if tasks else 0.0
+    share = (float(mix.get("tinypy", 0.0)) if tinypy_share is None else tinypy_share) if tasks else 0.0
     # plenty of programs (they cost ~50 us each), so that the code is never the part cut to reach the mix: at most
     # one token per 2 bytes of code, at least ~30 tokens per program with its task records
     programs = math.ceil(sum(map(len, train_texts)) / 2 * share / max(1e-9, 1 - share) / 30) if share else 0
@@ -236,7 +239,7 @@ def line_exact_match(onnx_path: Path, records: Path, manifest: dict, tokenizer: 
     indentation) and mid-line."""
     from trainer.contract import FIM_MAX_NEW_TOKENS
     from trainer.evaluate import _read_jsonl, fim_prompt
-    from trainer.export import ort_greedy, ort_session
+    from trainer.onnx_runtime import ort_greedy, ort_session
     from trainer.tokenizer import decode, encode_text, load_tokenizer, token_bytes
 
     tok = load_tokenizer(tokenizer)
@@ -264,7 +267,8 @@ def line_exact_match(onnx_path: Path, records: Path, manifest: dict, tokenizer: 
 def finetune(base, code: list[str], minutes: float, out, *, lora: int | None = None, lr: float | None = None,
              batch_size: int = 16, exclude=None, eval_lines: int = 200, work=None, keep_work: bool = False,
              threads: int | None = None, device: str | None = None, seed: int = 1234, progress: bool = True,
-             optimizer: str = "adamw", cooldown: float = 1.0, general: float = GENERAL) -> dict:
+             optimizer: str = "adamw", cooldown: float = 1.0, general: float = GENERAL,
+             tinypy: float | None = None) -> dict:
     import torch
 
     from trainer.export import load_model_folder
@@ -273,8 +277,8 @@ def finetune(base, code: list[str], minutes: float, out, *, lora: int | None = N
 
     if minutes <= 0:
         raise UserError("--minutes must be more than 0")
-    if not 0 <= general < 1:
-        raise UserError("--general must be within [0, 1)")
+    if not 0 <= general < 1 or not (tinypy is None or 0 <= tinypy < 1):
+        raise UserError("--general and --tinypy must be within [0, 1)")
     if not 0 < cooldown <= 1:
         raise UserError("--cooldown must be within (0, 1]")
     if lora is not None and lora <= 0:
@@ -303,7 +307,7 @@ def finetune(base, code: list[str], minutes: float, out, *, lora: int | None = N
     (work / "heldout.json").write_text(json.dumps(sorted(held_files), indent=1) + "\n", encoding="utf-8")
     train_texts = list(train_files.values())
     meta = build_data(train_texts, list(held_files.values()), manifest, tokenizer, work, seed, eval_lines,
-                      variants_for(train_texts, minutes), general, tuple(roots))
+                      variants_for(train_texts, minutes), general, tuple(roots), tinypy)
     print(f"{len(train_files)} files to learn from, {len(held_files)} held out; {meta['splits']['train']['rows']} rows "
           f"of {meta['context']} tokens (prepared in {time.time() - t0:.0f} s)", file=sys.stderr)
 

@@ -28,12 +28,12 @@ def train_steps(model, work: Path, cfg: dict, progress: bool = True) -> dict:
     adapters merged), its held-out loss and step, the base's held-out loss, and how the run went."""
     import torch
 
-    from trainer.loop import Prefetcher, RunClock
+    from trainer.loop import Prefetcher, RunClock, evaluate_val
     from trainer.lora import merged_state
     from trainer.model import TinyFIM, forward_loss
     from trainer.optim import build_optimizers, resolve_precision
     from trainer.packed import PackedSplit
-    from trainer.train import DataOrder, _cpu_name, evaluate_val, lr_factor, save_checkpoint
+    from trainer.train import DataOrder, _cpu_name, lr_factor, save_checkpoint
 
     device = cfg["device"]
     train_split = ConcatSplit([PackedSplit(d, "train") for d in [work / "data", *sorted(work.glob("data-*"))]])

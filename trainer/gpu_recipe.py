@@ -169,14 +169,6 @@ def _hash(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _tail(path: Path, limit: int) -> str:
     if not path.is_file():
         return ""
@@ -318,7 +310,7 @@ def summarize_metrics(run: Path) -> dict:
         mid = sorted(later, key=lambda r: r["tokens_per_s"])[len(later) // 2]
         out.update(steps=steps[-1]["step"], tokens=steps[-1]["tokens"], seconds=steps[-1]["seconds"],
                    train_loss=steps[-1]["loss"], tokens_per_s=round(mid["tokens_per_s"]),
-                   flops_per_s=mid["mfu_flops_per_s"])
+                   flops_per_s=mid["flops_per_s"])
         if "mfu" in mid:
             out["mfu"] = round(mid["mfu"], 4)
     if evals:
@@ -441,8 +433,10 @@ def collect(log: RunLog, out: Path, workdir: Path, ds: Path, run: Path, model_di
     text = _tail(workdir / "recipe.log", MIB) + "\n---- trainer output (end) ----\n" + _tail(workdir / "train.log",
                                                                                                  2 * MIB)
     (out / "recipe.log").write_text(text, encoding="utf-8")
+    from trainer.tokenizer import file_sha256
+
     files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "recipe.json")
-    listing = {str(p.relative_to(out)): {"bytes": p.stat().st_size, "sha256": _sha256(p)} for p in files}
+    listing = {str(p.relative_to(out)): {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in files}
     log.data["files"] = listing
     problems = [f"{n} is {v['bytes'] / MIB:.1f} MiB" for n, v in listing.items() if v["bytes"] > MAX_BYTES]
     if len(listing) + 1 > MAX_FILES:

@@ -1,6 +1,7 @@
 """Parts of the training loop that keep the accelerator busy: batches prepared ahead on a thread, step results
 read back from the device in batches (not once per step), a wall-clock run's progress that every DDP rank agrees
-on without a collective per step, and the peak FLOP/s that MFU is measured against.
+on without a collective per step, the peak FLOP/s that MFU is measured against, and the evaluation during
+training (validation loss per source, bits per byte, a greedy exact-match check).
 
 On CUDA every `float(tensor)` waits for all queued work: once per step it leaves the GPU idle while Python
 prepares the next step. The loop therefore keeps each step's loss and gradient norm as device tensors, skips a
@@ -9,8 +10,10 @@ non-finite step on the device (fused AdamW's found_inf), and reads the values ba
 
 from __future__ import annotations
 
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 # dense bf16 peaks from the vendors' datasheets (MFU is reported against these on a known GPU)
 DATASHEET_BF16_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12, "A10": 125e12}
@@ -153,3 +156,83 @@ class StopRequest:
 
             signal.signal(signal.SIGINT, self.previous)
             self.previous = None
+
+
+# ---------------------------------------------------------------- evaluation during training
+
+
+def token_byte_lengths(tokenizer_path: Path | None, vocab_size: int):
+    """Bytes of text per token id (0 for special tokens), for bits per byte: a loss that compares models
+    with different tokenizers. Byte-level BPE maps each byte to one character of the token's string."""
+    import numpy as np
+
+    if tokenizer_path is None:
+        return None
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(tokenizer_path))
+    special = {t.content for t in tok.get_added_tokens_decoder().values()}
+    lengths = np.zeros(vocab_size, dtype=np.float64)
+    for i in range(min(vocab_size, tok.get_vocab_size(with_added_tokens=True))):
+        s = tok.id_to_token(i)
+        lengths[i] = 0 if s is None or s in special else len(s)
+    return lengths
+
+
+def evaluate_val(model, val, device, batch_size: int, batches: int, autocast, token_bytes=None) -> dict:
+    """Validation loss overall and per source (per tinypy task where the sources are tasks), on the
+    first batch_size * batches rows of the validation split (fixed, so values are comparable); with
+    token_bytes also bits per byte (val_bpb, val_bpb/SOURCE)."""
+    import numpy as np
+    import torch
+
+    from trainer.model import forward_loss
+
+    n = min(len(val), batch_size * batches)
+    if n == 0:
+        return {}
+    sums = np.zeros(len(val.sources) + 1)
+    counts = np.zeros(len(val.sources) + 1)
+    nbytes = np.zeros(len(val.sources) + 1)
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, n, batch_size):
+            tokens, mask, source = val.rows(np.arange(start, min(n, start + batch_size)))
+            t = torch.from_numpy(tokens).to(device)
+            m = torch.from_numpy(mask.astype(np.int64)).to(device)
+            with autocast():
+                per_token, _ = forward_loss(model, t, m)
+            per_token = per_token.float().cpu().numpy()
+            tgt_mask, tgt_src = mask[:, 1:].astype(bool), source[:, 1:]
+            np.add.at(sums, tgt_src[tgt_mask], per_token[tgt_mask])
+            np.add.at(counts, tgt_src[tgt_mask], 1)
+            if token_bytes is not None:
+                np.add.at(nbytes, tgt_src[tgt_mask], token_bytes[tokens[:, 1:][tgt_mask]])
+    model.train()
+    out = {"val_loss": float(sums.sum() / max(counts.sum(), 1)), "val_tokens": int(counts.sum())}
+    if token_bytes is not None and nbytes.sum():
+        out["val_bpb"] = float(sums.sum() / math.log(2) / nbytes.sum())
+    for i, name in enumerate(val.sources):
+        if counts[i]:
+            out[f"val_loss/{name}"] = float(sums[i] / counts[i])
+        if nbytes[i]:
+            out[f"val_bpb/{name}"] = float(sums[i] / math.log(2) / nbytes[i])
+    return out
+
+
+def generation_check(model, data_dir: Path, tokenizer_path: Path | None, meta: dict, limit: int) -> dict:
+    """Greedy exact match on a few held-out FIM and tinypy samples (PyTorch, KV cache)."""
+    if tokenizer_path is None or limit <= 0:
+        return {}
+    from trainer.evaluate import exact_match_suite
+    from trainer.model import greedy
+
+    def generate(ids, max_new):
+        return greedy(model, ids, max_new)
+
+    try:
+        results = exact_match_suite(generate, data_dir, tokenizer_path, meta, limit=limit,
+                                    context=model.cfg.context)
+    finally:
+        model.train()
+    return {f"gen/{k}": v["exact_match"] for k, v in results.items()}

@@ -11,7 +11,7 @@ One forward serves training, evaluation and cached decoding:
 `past` / `present` are lists of (key, value) per layer, each [batch, n_kv_head, length, head_dim].
 Masking rule (one place, `_attention_mask`): query i (at absolute slot past+i) sees key j when
 j <= past+i and attention_mask[j] == 1; a query always sees itself, so no softmax row is ever fully
-masked (the NaN failure mode of seed 004, even for left padding).
+masked, not even with left padding (a fully masked row would make the softmax NaN).
 """
 
 from __future__ import annotations

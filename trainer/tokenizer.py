@@ -20,7 +20,8 @@ Public API
     encode_text(tok, text) -> list[int]  ordinary text; never returns a special id
     decode(tok, ids) -> str              special ids decode to their literal strings
     token_bytes(tok) -> list[bytes]      the bytes each id stands for (for decoding partial sequences)
-    file_sha256(path) -> str
+    file_sha256(path) -> str              the one sha256 of a file (dataset, checkpoint and model.json hashes)
+    check_vocab_size(path, n, against)   the one tokenizer-size check (train, export)
 
 Rule for other implementations (the TypeScript engine with @huggingface/tokenizers): encode ordinary text without
 added-token matching, i.e. `model(pre_tokenizer(text))` mapped through `token_to_id`, never `encode(text)` (which
@@ -146,6 +147,15 @@ def token_bytes(tok) -> list[bytes]:
     for s, i in tok.get_vocab().items():
         out[i] = s.encode("utf-8") if s in special else bytes(dec[c] for c in s)
     return out
+
+
+def check_vocab_size(path, vocab_size: int, against: str) -> None:
+    """UserError unless tokenizer.json at `path` has `vocab_size` entries (special tokens included)."""
+    from tokenizers import Tokenizer
+
+    n = Tokenizer.from_file(str(path)).get_vocab_size(with_added_tokens=True)
+    if n != vocab_size:
+        raise UserError(f"tokenizer {path} has {n} tokens but {against} is {vocab_size}")
 
 
 def file_sha256(path: str | os.PathLike) -> str:

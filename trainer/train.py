@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import math
 import os
@@ -26,9 +25,11 @@ import random
 import shutil
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from trainer.errors import UserError
+from trainer.loop import evaluate_val, generation_check, token_byte_lengths
 from trainer.optim import Optimizers, build_optimizers, cpu_has_bf16, resolve_precision  # noqa: F401 (also from here)
 
 PRESET_DIR = Path(__file__).parent / "presets"
@@ -162,10 +163,6 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 # ---------------------------------------------------------------- data order
 
 
@@ -188,86 +185,6 @@ class DataOrder:
                 self._epoch, self._perm = epoch, np.random.default_rng([self.seed, epoch]).permutation(self.n)
             out[k] = self._perm[i]
         return out
-
-
-# ---------------------------------------------------------------- evaluation during training
-
-
-def token_byte_lengths(tokenizer_path: Path | None, vocab_size: int):
-    """Bytes of text per token id (0 for special tokens), for bits per byte: a loss that compares models
-    with different tokenizers. Byte-level BPE maps each byte to one character of the token's string."""
-    import numpy as np
-
-    if tokenizer_path is None:
-        return None
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(str(tokenizer_path))
-    special = {t.content for t in tok.get_added_tokens_decoder().values()}
-    lengths = np.zeros(vocab_size, dtype=np.float64)
-    for i in range(min(vocab_size, tok.get_vocab_size(with_added_tokens=True))):
-        s = tok.id_to_token(i)
-        lengths[i] = 0 if s is None or s in special else len(s)
-    return lengths
-
-
-def evaluate_val(model, val, device, batch_size: int, batches: int, autocast, token_bytes=None) -> dict:
-    """Validation loss overall and per source (per tinypy task where the sources are tasks), on the
-    first batch_size * batches rows of the validation split (fixed, so values are comparable); with
-    token_bytes also bits per byte (val_bpb, val_bpb/SOURCE)."""
-    import numpy as np
-    import torch
-
-    from trainer.model import forward_loss
-
-    n = min(len(val), batch_size * batches)
-    if n == 0:
-        return {}
-    sums = np.zeros(len(val.sources) + 1)
-    counts = np.zeros(len(val.sources) + 1)
-    nbytes = np.zeros(len(val.sources) + 1)
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, n, batch_size):
-            tokens, mask, source = val.rows(np.arange(start, min(n, start + batch_size)))
-            t = torch.from_numpy(tokens).to(device)
-            m = torch.from_numpy(mask.astype(np.int64)).to(device)
-            with autocast():
-                per_token, _ = forward_loss(model, t, m)
-            per_token = per_token.float().cpu().numpy()
-            tgt_mask, tgt_src = mask[:, 1:].astype(bool), source[:, 1:]
-            np.add.at(sums, tgt_src[tgt_mask], per_token[tgt_mask])
-            np.add.at(counts, tgt_src[tgt_mask], 1)
-            if token_bytes is not None:
-                np.add.at(nbytes, tgt_src[tgt_mask], token_bytes[tokens[:, 1:][tgt_mask]])
-    model.train()
-    out = {"val_loss": float(sums.sum() / max(counts.sum(), 1)), "val_tokens": int(counts.sum())}
-    if token_bytes is not None and nbytes.sum():
-        out["val_bpb"] = float(sums.sum() / math.log(2) / nbytes.sum())
-    for i, name in enumerate(val.sources):
-        if counts[i]:
-            out[f"val_loss/{name}"] = float(sums[i] / counts[i])
-        if nbytes[i]:
-            out[f"val_bpb/{name}"] = float(sums[i] / math.log(2) / nbytes[i])
-    return out
-
-
-def generation_check(model, data_dir: Path, tokenizer_path: Path | None, meta: dict, limit: int) -> dict:
-    """Greedy exact match on a few held-out FIM and tinypy samples (PyTorch, KV cache)."""
-    if tokenizer_path is None or limit <= 0:
-        return {}
-    from trainer.evaluate import exact_match_suite
-    from trainer.model import greedy
-
-    def generate(ids, max_new):
-        return greedy(model, ids, max_new)
-
-    try:
-        results = exact_match_suite(generate, data_dir, tokenizer_path, meta, limit=limit,
-                                    context=model.cfg.context)
-    finally:
-        model.train()
-    return {f"gen/{k}": v["exact_match"] for k, v in results.items()}
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -303,26 +220,62 @@ def save_checkpoint(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
-# ---------------------------------------------------------------- the loop
+# ---------------------------------------------------------------- the run: setup, one step, evaluation
 
 
-def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str | None = None,
-          overrides: dict | None = None, stop_after: int | None = None, tokenizer: str | None = None,
-          tensorboard: bool = True, progress: bool = True, inject_nan_steps=(), init_from=None) -> dict:
+@dataclass
+class Run:
+    """A training run as _setup() leaves it. The loop advances step, position and tokens and keeps best_value,
+    skipped and the last evaluation here: what a checkpoint saves."""
+    preset: dict
+    tc: dict
+    data_dir: Path
+    out_dir: Path
+    device: str
+    world: int
+    rank: int
+    train_split: object
+    val_split: object
+    meta: dict
+    tok_path: Path | None
+    mcfg: object
+    model: object  # what the steps run (compiled, DDP-wrapped)
+    raw_model: object  # whose weights are saved
+    optimizer: object
+    precision: str
+    hardware: str
+    step: int = 0
+    position: int = 0
+    best_value: float = float("inf")
+    skipped: int = 0
+    prior_seconds: float = 0.0
+    prior_tokens: int = 0
+    tokens: int = 0
+    metrics: dict = field(default_factory=dict)
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def autocast(self):
+        import torch
+
+        device_type = "cuda" if self.device.startswith("cuda") else "cpu"
+        return torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
+
+
+def _setup(preset: dict, data_dir: Path, out_dir: Path, tc: dict, resume: bool, device: str | None,
+           tokenizer: str | None, init_from) -> Run:
+    """Devices and ranks, the data and its vocabulary, the model and optimiser (resumed or initialised), the run
+    folder's config files."""
     import numpy as np
     import torch
 
-    from trainer.loop import Prefetcher, RunClock, StepResults, StopRequest, peak_flops
-    from trainer.model import ModelConfig, TinyFIM, flops_per_token, forward_loss
+    from trainer.model import ModelConfig, TinyFIM
     from trainer.packed import PackedSplit, write_json_atomic
 
-    data_dir, out_dir = Path(data_dir), Path(out_dir)
-    tc = {**TRAIN_DEFAULTS, **preset.get("train", {}), **(overrides or {})}
     if tc["threads"]:  # tiny models train fastest on one thread (OpenMP sync costs more than it gives)
         torch.set_num_threads(int(tc["threads"]))
-    total_steps = int(tc["steps"])
-    stop_at = min(total_steps, stop_after) if stop_after else total_steps
-
     # -- distributed setup (torchrun sets WORLD_SIZE / RANK / LOCAL_RANK)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -338,7 +291,6 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
             torch.cuda.set_device(local)
             device = f"cuda:{local}"
         dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
-    is_main = rank == 0
 
     # -- data and vocabulary (read from the dataset, never typed)
     try:
@@ -350,30 +302,28 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
     vocab_size = int(meta["vocab_size"])
     tok_path = find_tokenizer(data_dir, meta, tokenizer)
     if tok_path is not None:
-        from tokenizers import Tokenizer
+        from trainer.tokenizer import check_vocab_size
 
-        tv = Tokenizer.from_file(str(tok_path)).get_vocab_size(with_added_tokens=True)
-        if tv != vocab_size:
-            raise UserError(f"tokenizer {tok_path} has {tv} tokens but the dataset says vocab_size {vocab_size}")
+        check_vocab_size(tok_path, vocab_size, "the dataset's vocab_size")
     mcfg = ModelConfig(vocab_size=vocab_size, **{**preset.get("model", {}), "context": int(meta["context"])})
-    if int(preset.get("model", {}).get("context", mcfg.context)) != mcfg.context and is_main:
+    if int(preset.get("model", {}).get("context", mcfg.context)) != mcfg.context and rank == 0:
         print(f"note: preset context {preset['model']['context']} != dataset context {mcfg.context}; "
               "using the dataset's", file=sys.stderr)
 
-    # -- model, optimiser, schedule
+    # -- model and optimiser, resumed or initialised
     seed = int(tc["seed"])
     torch.manual_seed(seed)
     np.random.seed(seed)
     random.seed(seed)
     model = TinyFIM(mcfg).to(device)
-    n_params = model.num_parameters()
     optimizer = build_optimizers(model, tc, fused=True)  # fused AdamW: on CPU too (6x faster than the default)
-    warmup, min_ratio = int(tc["warmup"]), float(tc["min_lr_ratio"])
-    schedule, decay_frac = str(tc["schedule"]), float(tc["decay_frac"])
-    budget_s = float(tc["minutes"]) * 60 if tc["minutes"] else None
-    lr_factor(0, warmup, total_steps, min_ratio, schedule, decay_frac)  # unknown schedule: fail before any work
-
-    step, position, best_value, skipped, prior_seconds, prior_tokens = 0, 0, float("inf"), 0, 0.0, 0
+    lr_factor(0, int(tc["warmup"]), int(tc["steps"]), float(tc["min_lr_ratio"]), str(tc["schedule"]),
+              float(tc["decay_frac"]))  # unknown schedule: fail before any work
+    precision, precision_note = resolve_precision(str(tc["precision"]), device)
+    hardware = (torch.cuda.get_device_name(device) if device.startswith("cuda")
+                else f"{_cpu_name()} ({torch.get_num_threads()} threads)")
+    run = Run(preset, tc, data_dir, out_dir, device, world, rank, train_split, val_split, meta, tok_path, mcfg, model,
+              model, optimizer, precision, hardware)
     last_path = out_dir / "checkpoints" / "last.pt"
     if resume:
         if not last_path.is_file():
@@ -385,9 +335,9 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         _set_rng_state(ckpt["rng"])
-        step, position, best_value = ckpt["step"], ckpt["position"], ckpt["best_value"]
-        skipped = ckpt.get("skipped_steps", 0)
-        prior_seconds, prior_tokens = ckpt["training"]["seconds"], ckpt["training"]["tokens"]
+        run.step, run.position, run.best_value = ckpt["step"], ckpt["position"], ckpt["best_value"]
+        run.skipped = ckpt.get("skipped_steps", 0)
+        run.prior_seconds, run.prior_tokens = ckpt["training"]["seconds"], ckpt["training"]["tokens"]
     elif last_path.is_file():
         raise UserError(f"{out_dir} already holds a run: pass --resume to continue it or use another --out")
     elif init_from:
@@ -398,40 +348,118 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
             raise UserError(f"--init-from {init_from}: its model config differs from the preset's: "
                             f"{start.cfg.to_dict()} vs {mcfg.to_dict()}")
         model.load_state_dict(start.state_dict())
-
-    raw_model = model
+    run.tokens = run.prior_tokens
     if tc["compile"]:
-        model = torch.compile(model)
+        run.model = torch.compile(model)
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
-        model = DistributedDataParallel(model, device_ids=[int(device.split(":")[1])] if ":" in device else None)
-
-    precision, precision_note = resolve_precision(str(tc["precision"]), device)
-    if precision_note and is_main:
+        ids = [int(device.split(":")[1])] if ":" in device else None
+        run.model = DistributedDataParallel(run.model, device_ids=ids)
+    if precision_note and run.is_main:
         print(f"note: {precision_note}", file=sys.stderr)
-    device_type = "cuda" if device.startswith("cuda") else "cpu"
-
-    def autocast():
-        return torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
     # -- run folder
-    hardware = (torch.cuda.get_device_name(device) if device.startswith("cuda")
-                else f"{_cpu_name()} ({torch.get_num_threads()} threads)")
-    if is_main:
+    if run.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
         resolved = {"preset": preset.get("name"), "model": mcfg.to_dict(), "train": tc, "data": str(data_dir),
                     "tokenizer": str(tok_path) if tok_path else None, "device": device, "world_size": world,
-                    "parameters": n_params, "total_steps": total_steps, "precision": precision}
+                    "parameters": model.num_parameters(), "total_steps": int(tc["steps"]), "precision": precision}
         write_json_atomic(out_dir / "config.json", resolved)
         write_json_atomic(out_dir / "data_meta.json", {**meta, "_path": str(data_dir.resolve())})
         if tok_path is not None:
             shutil.copyfile(tok_path, out_dir / "tokenizer.json")
-        length = f"{tc['minutes']} minutes" if budget_s else f"{total_steps} steps"
-        print(f"training {preset.get('name')}: {n_params / 1e6:.2f}M parameters, vocab {vocab_size}, context "
-              f"{mcfg.context}, {length} of {tc['batch_size']}x{tc['grad_accum']}x{world} rows on "
+        length = f"{tc['minutes']} minutes" if tc["minutes"] else f"{tc['steps']} steps"
+        print(f"training {preset.get('name')}: {model.num_parameters() / 1e6:.2f}M parameters, vocab {vocab_size}, "
+              f"context {mcfg.context}, {length} of {tc['batch_size']}x{tc['grad_accum']}x{world} rows on "
               f"{device} in {precision}, {tc['optimizer']}, {tc['schedule']} schedule"
-              + (f" (resuming at step {step})" if resume else ""), file=sys.stderr)
+              + (f" (resuming at step {run.step})" if resume else ""), file=sys.stderr)
+    return run
+
+
+def _step(run: Run, batches, nan: bool = False):
+    """One optimiser step over the micro-batches; returns the loss and the gradient norm as device tensors (read
+    back later: no host sync per step) and the learning rate used. A non-finite step changes no weight."""
+    import torch
+
+    from trainer.model import forward_loss
+
+    model, optimizer, accum = run.model, run.optimizer, int(run.tc["grad_accum"])
+    loss_sum = torch.zeros((), device=run.device)
+    for micro, (x, m) in enumerate(batches):
+        sync = micro == accum - 1 or run.world == 1
+        ctx = model.no_sync() if (run.world > 1 and not sync) else contextlib.nullcontext()
+        with ctx, run.autocast():
+            _, loss = forward_loss(model, x, m, check=False)  # ids checked on the host by the prefetcher
+            if nan:
+                loss = loss * float("nan")
+            (loss / accum).backward()
+        loss_sum += loss.detach() / accum
+    grad_norm = torch.nn.utils.clip_grad_norm_(run.raw_model.parameters(), float(run.tc["grad_clip"]))
+    if run.world > 1:  # every rank logs the global batch's loss and takes the same skip decision
+        import torch.distributed as dist
+
+        dist.all_reduce(loss_sum)
+        loss_sum /= run.world
+    lr = optimizer.param_groups[0]["lr"]
+    finite = torch.isfinite(loss_sum) & torch.isfinite(grad_norm)
+    if optimizer.device_skip:
+        optimizer.step(found_inf=(~finite).float())
+    elif bool(finite):
+        optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss_sum, grad_norm, lr
+
+
+def _evaluate(run: Run, token_bytes, log, save_best) -> None:
+    """Validation loss (every rank), then on rank 0 the generation check, the log record and the best checkpoint
+    when the preset's metric improved."""
+    tc = run.tc
+    run.metrics = {"step": run.step, **evaluate_val(run.raw_model, run.val_split, run.device, int(tc["batch_size"]),
+                                                    int(tc["eval_batches"]), run.autocast, token_bytes)}
+    if not run.is_main:
+        return
+    run.metrics.update(generation_check(run.raw_model, run.data_dir, run.tok_path, run.meta, int(tc["gen_samples"])))
+    log(run.metrics)
+    metric = run.metrics.get(tc["best_metric"])
+    if metric is not None and metric < run.best_value:
+        run.best_value = metric
+        save_best()
+
+
+def _checkpoint_state(run: Run, kind: str, seconds: float) -> dict:
+    from trainer.tokenizer import file_sha256
+
+    return {"kind": kind, "model": run.raw_model.state_dict(), "optimizer": run.optimizer.state_dict(),
+            "rng": _rng_state(), "step": run.step, "position": run.position, "best_value": run.best_value,
+            "skipped_steps": run.skipped, "model_config": run.mcfg.to_dict(), "train_config": run.tc,
+            "preset": run.preset.get("name"), "metrics": run.metrics,
+            "training": {"tokens": run.tokens, "seconds": seconds, "hardware": run.hardware, "world_size": run.world,
+                         "precision": run.precision},
+            "data": {"dir": str(run.data_dir), "meta_sha256": file_sha256(run.data_dir / "meta.json"),
+                     "tokenizer_sha256": file_sha256(run.tok_path) if run.tok_path else None}}
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str | None = None,
+          overrides: dict | None = None, stop_after: int | None = None, tokenizer: str | None = None,
+          tensorboard: bool = True, progress: bool = True, inject_nan_steps=(), init_from=None) -> dict:
+    from trainer.loop import Prefetcher, RunClock, StepResults, StopRequest, peak_flops
+    from trainer.model import flops_per_token
+
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    tc = {**TRAIN_DEFAULTS, **preset.get("train", {}), **(overrides or {})}
+    total_steps = int(tc["steps"])
+    stop_at = min(total_steps, stop_after) if stop_after else total_steps
+    run = _setup(preset, data_dir, out_dir, tc, resume, device, tokenizer, init_from)
+    device, world, mcfg, is_main = run.device, run.world, run.mcfg, run.is_main
+    warmup, min_ratio = int(tc["warmup"]), float(tc["min_lr_ratio"])
+    schedule, decay_frac = str(tc["schedule"]), float(tc["decay_frac"])
+    budget_s = float(tc["minutes"]) * 60 if tc["minutes"] else None
+    last_path = out_dir / "checkpoints" / "last.pt"
+    n_params = run.raw_model.num_parameters()
     metrics_file = open(out_dir / "metrics.jsonl", "a", encoding="utf-8") if is_main else None  # noqa: SIM115
     tb = None
     if is_main and tensorboard:
@@ -449,27 +477,16 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
                 if k != "step" and isinstance(v, (int, float)) and math.isfinite(v):
                     tb.add_scalar(k, v, record["step"])
 
-    def checkpoint_state(kind: str, metrics: dict) -> dict:
-        return {"kind": kind, "model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
-                "rng": _rng_state(), "step": step, "position": position,
-                "best_value": best_value, "skipped_steps": skipped, "model_config": mcfg.to_dict(),
-                "train_config": tc, "preset": preset.get("name"), "metrics": metrics,
-                "training": {"tokens": tokens_seen, "seconds": seconds(), "hardware": hardware, "world_size": world,
-                             "precision": precision},
-                "data": {"dir": str(data_dir), "meta_sha256": _sha256(data_dir / "meta.json"),
-                         "tokenizer_sha256": _sha256(tok_path) if tok_path else None}}
-
-    # -- the loop
-    token_bytes = token_byte_lengths(tok_path, vocab_size)
-    order = DataOrder(len(train_split), seed)
+    token_bytes = token_byte_lengths(run.tok_path, mcfg.vocab_size)
+    order = DataOrder(len(run.train_split), int(tc["seed"]))
     B, accum = int(tc["batch_size"]), int(tc["grad_accum"])
     rows_per_step = B * accum * world
     tokens_per_step = rows_per_step * mcfg.context
-    nan_in_a_row, tokens_seen = 0, prior_tokens
+    nan_in_a_row = 0
     t_start = time.time()
     log_every, patience = int(tc["log_every"]), int(tc["nan_patience"])
-    clock = RunClock(budget_s, prior_seconds, world, device, every=log_every)  # rank 0's clock decides
-    prefetch = Prefetcher(train_split, order, B, accum, world, rank, vocab_size, device)
+    clock = RunClock(budget_s, run.prior_seconds, world, device, every=log_every)  # rank 0's clock decides
+    prefetch = Prefetcher(run.train_split, order, B, accum, world, run.rank, mcfg.vocab_size, device)
     results = StepResults()
     peak = peak_flops(device)
     loss_value = norm_value = float("nan")
@@ -480,13 +497,13 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
     def settle() -> None:
         """Reads the steps since the last call back from the device: skipped-step events, the divergence stop,
         the loss average. Called every step when the optimiser cannot skip on the device, else at log steps."""
-        nonlocal skipped, nan_in_a_row, train_loss_ema, loss_value, norm_value
+        nonlocal nan_in_a_row, train_loss_ema, loss_value, norm_value
         for s, loss_value, norm_value, _ in results.settle():
             if math.isfinite(loss_value) and math.isfinite(norm_value):
                 nan_in_a_row = 0
                 train_loss_ema = loss_value if train_loss_ema is None else 0.9 * train_loss_ema + 0.1 * loss_value
                 continue
-            skipped += 1
+            run.skipped += 1
             nan_in_a_row += 1
             log({"step": s, "event": "skipped_nonfinite", "loss": loss_value, "grad_norm": norm_value})
             if bar is not None:
@@ -499,52 +516,36 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
                     f"The last good checkpoint is {last_path}")
 
     def finished(done: float | None) -> bool:
-        return step >= stop_at if budget_s is None else (done >= 1.0 or (stop_after is not None and step >= stop_after))
+        if budget_s is None:
+            return run.step >= stop_at
+        return done >= 1.0 or (stop_after is not None and run.step >= stop_after)
+
+    def save_best() -> None:
+        save_checkpoint(out_dir / "checkpoints" / "best.pt", _checkpoint_state(run, "best", seconds()))
 
     bar = None
     if is_main and progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=None if budget_s else stop_at, initial=step, desc="train", unit="step", file=sys.stderr,
+        bar = tqdm(total=None if budget_s else stop_at, initial=run.step, desc="train", unit="step", file=sys.stderr,
                    dynamic_ncols=True)
     last_save = time.time()
     checkpoint_s = float(tc["checkpoint_minutes"]) * 60 if tc["checkpoint_minutes"] else None
-    done = clock.progress(step)
-    last_metrics: dict = {}
+    done = clock.progress(run.step)
     train_loss_ema = None
     t_window, tok_window = time.time(), 0
-    model.train()
+    run.model.train()
     stop = StopRequest(enabled=world == 1)  # Ctrl-C: end the step, write the checkpoint, return
     try:
         while not finished(done) and not stop.requested:
-            optimizer.set_lr_factor(lr_factor(step, warmup, total_steps, min_ratio, schedule, decay_frac, done))
-            loss_sum = torch.zeros((), device=device)
-            for micro, (x, m) in enumerate(prefetch.batches(position, position + rows_per_step)):
-                sync = micro == accum - 1 or world == 1
-                ctx = model.no_sync() if (world > 1 and not sync) else contextlib.nullcontext()
-                with ctx, autocast():
-                    _, loss = forward_loss(model, x, m, check=False)  # ids checked on the host by the prefetcher
-                    if step in inject_nan_steps:
-                        loss = loss * float("nan")
-                    (loss / accum).backward()
-                loss_sum += loss.detach() / accum
-            position += rows_per_step
-            tokens_seen += tokens_per_step
-            grad_norm = torch.nn.utils.clip_grad_norm_(raw_model.parameters(), float(tc["grad_clip"]))
-            if world > 1:  # every rank logs the global batch's loss and takes the same skip decision
-                import torch.distributed as dist
-
-                dist.all_reduce(loss_sum)
-                loss_sum /= world
-            lr = optimizer.param_groups[0]["lr"]
-            finite = torch.isfinite(loss_sum) & torch.isfinite(grad_norm)
-            if optimizer.device_skip:
-                optimizer.step(found_inf=(~finite).float())
-            elif bool(finite):
-                optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            results.add(step + 1, loss_sum, grad_norm, lr)
-            step += 1
+            run.optimizer.set_lr_factor(lr_factor(run.step, warmup, total_steps, min_ratio, schedule, decay_frac, done))
+            batches = prefetch.batches(run.position, run.position + rows_per_step)
+            loss_sum, grad_norm, lr = _step(run, batches, nan=run.step in inject_nan_steps)
+            run.position += rows_per_step
+            run.tokens += tokens_per_step
+            results.add(run.step + 1, loss_sum, grad_norm, lr)
+            run.step += 1
+            step = run.step
             done = clock.progress(step)
             last = finished(done) or stop.requested
             tok_window += tokens_per_step
@@ -553,36 +554,28 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
             do_eval = (step % int(tc["eval_every"]) == 0 or last) and not stop.requested
             due = checkpoint_s is not None and time.time() - last_save >= checkpoint_s
             save_now = is_main and (step % int(tc["checkpoint_every"]) == 0 or last or due)
-            if not optimizer.device_skip or step % log_every == 0 or last or do_eval or save_now:
+            if not run.optimizer.device_skip or step % log_every == 0 or last or do_eval or save_now:
                 settle()
             if step % log_every == 0 or last:
                 now = time.time()
                 tps = tok_window / max(now - t_window, 1e-9)
                 t_window, tok_window = now, 0
                 flops = tps * flops_per_token(mcfg, n_params)
-                log({"step": step, "loss": loss_value, "lr": lr, "grad_norm": norm_value, "tokens": tokens_seen,
-                     "tokens_per_s": tps, "mfu_flops_per_s": flops, **({"mfu": flops / peak} if peak else {}),
+                log({"step": step, "loss": loss_value, "lr": lr, "grad_norm": norm_value, "tokens": run.tokens,
+                     "tokens_per_s": tps, "flops_per_s": flops, **({"mfu": flops / peak} if peak else {}),
                      "seconds": seconds()})
                 if bar is not None:
                     left = {"left_min": f"{(1 - done) * budget_s / 60:.1f}"} if budget_s else {}
                     bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.2e}", tok_s=f"{tps:.0f}", **left)
-            if do_eval and val_split is not None:
-                last_metrics = {"step": step, **evaluate_val(raw_model, val_split, device, B, int(tc["eval_batches"]),
-                                                              autocast, token_bytes)}
-                if is_main:
-                    last_metrics.update(generation_check(raw_model, data_dir, tok_path, meta, int(tc["gen_samples"])))
-                    log(last_metrics)
-                    if bar is not None:
-                        bar.write(f"step {step}: val loss {last_metrics.get('val_loss', float('nan')):.4f}")
-                    metric = last_metrics.get(tc["best_metric"])
-                    if metric is not None and metric < best_value:
-                        best_value = metric
-                        save_checkpoint(out_dir / "checkpoints" / "best.pt", checkpoint_state("best", last_metrics))
+            if do_eval and run.val_split is not None:
+                _evaluate(run, token_bytes, log, save_best)
+                if bar is not None:
+                    bar.write(f"step {step}: val loss {run.metrics.get('val_loss', float('nan')):.4f}")
             if save_now:
-                state = checkpoint_state("last", last_metrics)
+                state = _checkpoint_state(run, "last", seconds())
                 save_checkpoint(last_path, state)
                 last_save = time.time()
-                if val_split is None:  # nothing to rank by: best is the latest
+                if run.val_split is None:  # nothing to rank by: best is the latest
                     save_checkpoint(out_dir / "checkpoints" / "best.pt", {**state, "kind": "best"})
     finally:
         stop.close()
@@ -598,8 +591,8 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
 
             dist.destroy_process_group()
     elapsed = time.time() - t_start
-    return {"step": step, "train_loss": train_loss_ema if train_loss_ema is not None else float("nan"),
-            "val_loss": last_metrics.get("val_loss", float("nan")), "metrics": last_metrics,
-            "skipped_steps": skipped, "tokens": tokens_seen, "seconds": prior_seconds + elapsed,
-            "tokens_per_s": (tokens_seen - prior_tokens) / max(elapsed, 1e-9), "parameters": n_params, "rank": rank,
-            "interrupted": stop.requested}
+    return {"step": run.step, "train_loss": train_loss_ema if train_loss_ema is not None else float("nan"),
+            "val_loss": run.metrics.get("val_loss", float("nan")), "metrics": run.metrics,
+            "skipped_steps": run.skipped, "tokens": run.tokens, "seconds": run.prior_seconds + elapsed,
+            "tokens_per_s": (run.tokens - run.prior_tokens) / max(elapsed, 1e-9), "parameters": n_params,
+            "rank": run.rank, "interrupted": stop.requested}

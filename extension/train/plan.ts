@@ -78,7 +78,7 @@ export function planTraining(opts: {
     workDir,
     outDir,
     args: ['-m', 'trainer', 'pipeline', '--preset', opts.preset, '--code', path.resolve(opts.corpusDir),
-      '--workdir', workDir, '--out', outDir, ...(opts.extraArgs ?? [])],
+      '--workdir', workDir, '--model', outDir, ...(opts.extraArgs ?? [])],
   };
 }
 

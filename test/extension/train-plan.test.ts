@@ -52,7 +52,7 @@ describe('train plan', () => {
     assert.ok(a.workDir.startsWith(tmp) && a.outDir.startsWith(tmp));
     assert.deepEqual(a.args.slice(0, 5), ['-m', 'trainer', 'pipeline', '--preset', 'small']);
     assert.equal(a.args[a.args.indexOf('--code') + 1], path.resolve('/home/me/my project'));
-    assert.equal(a.args[a.args.indexOf('--out') + 1], a.outDir);
+    assert.equal(a.args[a.args.indexOf('--model') + 1], a.outDir);
     assert.equal(a.cwd, ROOT);
     const d = planTraining({ ...base, preset: 'small', now: new Date(), extraArgs: ['--steps', '5'] });
     assert.deepEqual(d.args.slice(-2), ['--steps', '5']);
@@ -66,7 +66,7 @@ describe('train plan', () => {
     const venv = path.join(ROOT, '.venv', 'bin', 'python');
     // --help after the plan's own options: argparse validates every option name before printing help.
     const out = execFileSync(venv, [...plan.args, '--help'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
-    for (const flag of ['--preset', '--code', '--workdir', '--out']) assert.ok(out.includes(flag), flag);
+    for (const flag of ['--preset', '--code', '--workdir', '--model']) assert.ok(out.includes(flag), flag);
   });
 
   it('quotes the shown command for a shell and converts newlines for the terminal', () => {

@@ -9,20 +9,12 @@ import onnx
 import pytest
 from model_fixtures import preset, write_dataset
 
+from trainer.contract import io_names
 from trainer.errors import UserError
-from trainer.export import (
-    empty_past,
-    export_run,
-    greedy_ids,
-    io_names,
-    load_model,
-    ort_greedy,
-    ort_session,
-    ort_step,
-    sha256_file,
-)
+from trainer.export import export_run, greedy_ids, load_model
 from trainer.model import greedy
-from trainer.tokenizer import SPECIAL_TOKENS, train_tokenizer
+from trainer.onnx_runtime import empty_past, ort_greedy, ort_session, ort_step
+from trainer.tokenizer import SPECIAL_TOKENS, file_sha256, train_tokenizer
 from trainer.train import train
 
 TEXT = "def add(a, b):\n    return a + b\n\nclass Point:\n    x = 1\n    y = 2\n" * 20
@@ -75,7 +67,7 @@ def test_export_contract_parity_and_manifest(trained_run, tmp_path):
     assert manifest["special_tokens"]["<|fim_pad|>"] == 4
     assert manifest["prompts"]["fim"]["psm"].startswith("<|fim_prefix|>")
     for f in ("model.onnx", "tokenizer.json"):
-        assert manifest["files"][f]["sha256"] == sha256_file(tmp_path / "m" / f)
+        assert manifest["files"][f]["sha256"] == file_sha256(tmp_path / "m" / f)
 
 
 def test_onnx_greedy_with_empty_past_matches_pytorch_greedy(trained_run, tmp_path):
@@ -140,7 +132,7 @@ def test_float_weights_are_listed_and_rebuild_the_model(trained_run, tmp_path):
     d, V = trained_run
     export_run(d / "run", tmp_path / "m", checkpoint="last")
     manifest = json.loads((tmp_path / "m" / "model.json").read_text())
-    assert manifest["files"][WEIGHTS]["sha256"] == sha256_file(tmp_path / "m" / WEIGHTS)
+    assert manifest["files"][WEIGHTS]["sha256"] == file_sha256(tmp_path / "m" / WEIGHTS)
     model, meta = load_model_folder(tmp_path / "m")
     assert meta["dtype"] == "bfloat16" and meta["info"]["step"] == 4
     ref, _ = load_model(d / "run", "last")

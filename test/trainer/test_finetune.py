@@ -82,7 +82,8 @@ def test_finetune_from_the_shipped_sources_lowers_held_out_loss_and_loads(shippe
     assert manifest["onnx"]["quantization"] == "int8" and manifest["prompts"] == read_base(TEST_MODEL)["prompts"]
     assert "held-out loss" in r.stderr and "exact match" in (out / "MODEL_CARD.md").read_text()
 
-    from trainer.export import load_model_folder, ort_greedy, ort_session
+    from trainer.export import load_model_folder
+    from trainer.onnx_runtime import ort_greedy, ort_session
 
     session = ort_session(out / "model.onnx")
     ids = ort_greedy(session, [1, 40, 41, 42, 3, 2], 8, context=manifest["architecture"]["context_length"])

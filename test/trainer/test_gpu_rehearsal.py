@@ -72,13 +72,15 @@ def test_rehearsal_leaves_the_model_folder_log_and_eval_rows_within_the_limits(r
 
 
 def test_the_model_folder_is_complete_and_rebuilds_in_pytorch(rehearsal):
-    from trainer.export import empty_past, load_model_folder, ort_session, ort_step, sha256_file
+    from trainer.export import load_model_folder
+    from trainer.onnx_runtime import empty_past, ort_session, ort_step
+    from trainer.tokenizer import file_sha256
 
     model_dir = rehearsal / "out" / "model"
     manifest = json.loads((model_dir / "model.json").read_text())
     assert manifest["name"] == "gpu-2x64-rehearsal"
     for f in ("model.onnx", "tokenizer.json", "model.safetensors"):
-        assert manifest["files"][f]["sha256"] == sha256_file(model_dir / f)
+        assert manifest["files"][f]["sha256"] == file_sha256(model_dir / f)
     # the committed tokenizer, so the model drops into the engine next to the shipped one
     assert (model_dir / "tokenizer.json").read_bytes() == (ROOT / "models/default/tokenizer.json").read_bytes()
     model, meta = load_model_folder(model_dir)

@@ -10,7 +10,8 @@ import torch
 from model_fixtures import read_metrics
 
 from trainer.cli import main
-from trainer.export import empty_past, load_model, ort_session, ort_step
+from trainer.export import load_model
+from trainer.onnx_runtime import empty_past, ort_session, ort_step
 
 
 def _check_model_dir(out, run):
