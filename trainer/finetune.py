@@ -79,6 +79,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    if args.no_progress:  # also the data-preparation bars (read when tqdm is first imported, and by workers)
+        os.environ["TQDM_DISABLE"] = "1"
     try:
         result = finetune(args.base, args.code, args.minutes, args.out, lora=args.lora, lr=args.lr,
                           batch_size=args.batch_size, exclude=args.exclude, eval_lines=args.eval_lines,
