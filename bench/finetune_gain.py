@@ -1,8 +1,8 @@
 """What `trainer finetune` buys on one project: the base model against fine-tuned models, scored by the engine's
 `tinyfim bench` (the editor's prompts, decoding and post-processing) in the same run.
 
-    .venv/bin/python bench/finetune_gain.py --base build/models/interim \
-        --code .venv/lib/python3.11/site-packages/_pytest --minutes 5 15 --threads 1 --out build/finetune-bench
+    .venv/bin/python bench/finetune_gain.py --base models/default \
+        --code .venv/lib/python3.11/site-packages/_pytest --minutes 5 15 --threads 2 --out build/finetune-bench/v2
 
 For each --minutes value (and each --lora rank, `full` meaning every weight) it runs `python -m trainer finetune`
 (kept in OUT/NAME when it is already there). The project's held-out files (10% by a stable hash, never trained on;

@@ -18,7 +18,8 @@ WARMUP_STEPS = 10
 EVALS = 12  # held-out measurements per budget (at least EVAL_MIN_S apart)
 EVAL_MIN_S = 10.0
 EVAL_ROWS = 64
-PATIENCE = 3  # held-out measurements without improvement before the run stops (or starts its cool-down)
+PATIENCE = 3  # held-out measurements without improvement before the run cools down and stops
+EARLY_COOL = 0.1  # share of the budget an early stop spends cooling the learning rate down from where it is to 0
 MIN_DELTA = 1e-3
 NAN_PATIENCE = 5
 
@@ -61,13 +62,17 @@ def train_steps(model, work: Path, cfg: dict, progress: bool = True) -> dict:
         return evaluate_val(model, val_split, device, B, eval_batches, autocast)["val_loss"]
 
     budget = float(cfg["minutes"]) * 60
+    # the schedule ends at the time budget or after `passes` passes over the project (one packing each), if sooner
+    passes = float(cfg.get("passes") or 0)
+    max_steps = math.ceil(passes * len(train_split.splits[0]) / B) if passes else None
     decay = float(cfg.get("cooldown", 1.0))  # the cool-down's share of the time budget
     base_loss = heldout()
     best = {"loss": base_loss, "state": merged_state(model), "step": 0}
     clock = RunClock(budget, 0.0, 1, device, every=1)
     eval_every = max(budget / EVALS, EVAL_MIN_S)
     step = position = tokens = bad = nan_run = 0
-    stopped, cooling, ema, last_eval, heldout_now = "time", False, None, 0.0, base_loss
+    stopped, cooling, ema, last_eval, heldout_now = "time", None, None, 0.0, base_loss
+    factor = 0.0
     metrics = open(work / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
     bar = _bar(budget, progress)
     t_window, tok_window, tps = time.time(), 0, 0.0
@@ -87,19 +92,27 @@ def train_steps(model, work: Path, cfg: dict, progress: bool = True) -> dict:
             bad = 0
         else:
             bad += 1
-        if bad >= PATIENCE and not cooling:  # no gain for a while: stop, through a cool-down when there is one
-            cooling, stopped = True, "early"
-            clock.budget_s = min(clock.budget_s, last_eval / (1 - decay)) if decay < 1 else last_eval
+        if bad >= PATIENCE and cooling is None:
+            # no gain for a while: the project is learnt. Stopping at once would keep weights trained at a high
+            # learning rate (a 15-minute run ended worse than a 5-minute one); anneal from here first.
+            stopped = "early"
+            clock.budget_s = min(clock.budget_s, last_eval + EARLY_COOL * budget)
+            cooling = (factor, last_eval, clock.budget_s)
             _say(bar, f"held-out loss has not improved for {PATIENCE} measurements: cooling down and stopping early")
             if bar is not None:
                 bar.total = round(clock.budget_s)
 
     log({"step": 0, "seconds": 0.0, "heldout_loss": base_loss, "base": True})
     _say(bar, f"held-out loss of the base model: {base_loss:.4f}")
+    if max_steps:
+        _say(bar, f"ends after {max_steps} steps ({passes:g} passes over the project) or {budget / 60:g} minutes, "
+                  "whichever comes first")
     try:
         model.train()
-        while (done := clock.progress(step)) < 1.0:
-            optimizer.set_lr_factor(lr_factor(step, WARMUP_STEPS, 1, 0.0, "wsd", decay, done))
+        while (done := max(clock.progress(step), step / max_steps if max_steps else 0.0)) < 1.0:
+            factor = (lr_factor(step, WARMUP_STEPS, 1, 0.0, "wsd", decay, done) if cooling is None
+                      else cool_down_factor(*cooling, clock.seconds()))
+            optimizer.set_lr_factor(factor)
             ((x, m),) = prefetch.batches(position, position + B)
             with autocast():
                 _, loss = forward_loss(model, x, m, check=False)
@@ -125,6 +138,8 @@ def train_steps(model, work: Path, cfg: dict, progress: bool = True) -> dict:
                 bar.update(min(clock.seconds(), bar.total) - bar.n)
                 bar.set_postfix_str(f"loss {ema:.3f}, held-out {heldout_now:.3f} (best {best['loss']:.3f}), "
                                     f"{tps:,.0f} tok/s", refresh=False)
+        if stopped == "time" and max_steps and step >= max_steps:
+            stopped = "passes"
         measure()  # the end of the cool-down
     except KeyboardInterrupt:
         stopped = "interrupted"
@@ -148,6 +163,13 @@ def train_steps(model, work: Path, cfg: dict, progress: bool = True) -> dict:
     return {"model": out, "best_loss": best["loss"], "best_step": best["step"], "base_loss": base_loss,
             "steps": step, "tokens": tokens, "seconds": clock.seconds(), "stopped": stopped, "hardware": hardware,
             "precision": precision}
+
+
+def cool_down_factor(start_factor: float, start_s: float, end_s: float, now_s: float) -> float:
+    """The learning-rate factor of an early stop's cool-down: linear from start_factor at start_s to 0 at end_s."""
+    if end_s <= start_s:
+        return 0.0
+    return start_factor * min(1.0, max(0.0, 1.0 - (now_s - start_s) / (end_s - start_s)))
 
 
 class ConcatSplit:

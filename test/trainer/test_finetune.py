@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -75,7 +76,7 @@ def test_finetune_from_the_shipped_sources_lowers_held_out_loss_and_loads(shippe
         p.name for p in out.iterdir()}
     manifest = json.loads((out / "model.json").read_text())
     ft = manifest["finetune"]
-    assert ft["complete"] and ft["stopped"] in ("time", "early")
+    assert ft["complete"] and ft["stopped"] in ("time", "passes", "early")
     assert ft["after"]["loss"] < ft["before"]["loss"], ft
     assert ft["files"]["held_out"] >= 1 and ft["files"]["train"] > ft["files"]["held_out"]
     assert abs(ft["mix"]["tinypy"] - 0.3) < 0.02, "the base's share of tinypy task records (the hovers' tasks)"
@@ -103,7 +104,8 @@ def test_finetune_from_the_shipped_sources_lowers_held_out_loss_and_loads(shippe
 def test_ctrl_c_writes_a_checkpoint_and_a_partial_model(shipped, tmp_path):
     out = tmp_path / "stopped"
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(finetune_cmd(out, 2), cwd=shipped, env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(finetune_cmd(out, 2, "--passes", "0"), cwd=shipped, env=env, stderr=subprocess.PIPE,
+                            text=True)
     seen = ""
     deadline = time.time() + 180
     while "held-out loss of the base model" not in seen and time.time() < deadline and proc.poll() is None:
@@ -120,6 +122,18 @@ def test_ctrl_c_writes_a_checkpoint_and_a_partial_model(shipped, tmp_path):
 
     model, state = load_model(ckpt.parent.parent, "last")  # the run folder `trainer export --run` reads
     assert state["step"] >= 1 and model.cfg.vocab_size == manifest["architecture"]["vocab_size"]
+
+
+def test_passes_end_the_run_before_the_time_budget(shipped, tmp_path):
+    out = tmp_path / "half"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    r = subprocess.run(finetune_cmd(out, 5, "--passes", "0.5"), cwd=shipped, env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    ft = json.loads((out / "model.json").read_text())["finetune"]
+    assert ft["stopped"] == "passes" and ft["complete"], ft["stopped"]
+    assert ft["steps"] == math.ceil(0.5 * ft["rows"]["train"] / 16), "half a pass over one packing, 16 rows a step"
+    assert ft["seconds"] < 5 * 60 and ft["config"]["passes"] == 0.5
 
 
 def test_base_without_float_weights_is_a_clear_error(tmp_path):
@@ -166,3 +180,16 @@ def test_lora_starts_at_the_base_and_merges_exactly():
     plain = TinyFIM(model.cfg).eval()
     plain.load_state_dict(merged_state(model))
     assert not torch.allclose(adapted, want) and torch.allclose(plain(x)[0], adapted, atol=1e-5)
+
+
+def test_early_stop_cools_the_learning_rate_down_from_where_it_is_to_zero():
+    from trainer.finetune_loop import cool_down_factor
+
+    # an early stop at 600 s with the learning rate at 30% of its peak, cooling until 690 s
+    assert cool_down_factor(0.3, 600.0, 690.0, 600.0) == pytest.approx(0.3)
+    assert cool_down_factor(0.3, 600.0, 690.0, 645.0) == pytest.approx(0.15)
+    assert cool_down_factor(0.3, 600.0, 690.0, 690.0) == 0.0
+    assert cool_down_factor(0.3, 600.0, 690.0, 700.0) == 0.0  # past the end: never negative
+    assert cool_down_factor(0.3, 600.0, 600.0, 600.0) == 0.0  # no time left: no cool-down
+    factors = [cool_down_factor(1.0, 0.0, 90.0, t) for t in range(0, 91, 10)]
+    assert factors == sorted(factors, reverse=True) and factors[0] == 1.0
