@@ -3,11 +3,11 @@
     python -m trainer train --preset test --data data/ds/test --out runs/test [--resume] [--device cpu|cuda]
     torchrun --nproc_per_node 8 -m trainer train ...      (DDP; rank 0 writes)
 
-One step = grad_accum micro-batches of batch_size rows (per process). The data order is a fixed function of
-(seed, epoch); the checkpoint holds model, optimiser, every RNG and the data position, so a
-resumed run takes exactly the steps an uninterrupted one would. The loss is the shared masked loss of
-trainer.model (mask 0 tokens never count). Non-finite loss or gradient norm: the step is skipped and
-logged; `nan_patience` of them in a row stop the run with a clear message.
+One step = grad_accum micro-batches of batch_size rows (per process). The data order is a fixed function of (seed,
+epoch); the checkpoint holds model, optimiser, every RNG and the data position, so a resumed run takes exactly the
+steps an uninterrupted one would. The loss is the shared masked loss of trainer.model (mask 0 tokens never count).
+Non-finite loss or gradient norm: the step is skipped and logged; `nan_patience` of them in a row stop the run with
+a clear message.
 
 The run folder: config.json (resolved config), tokenizer.json and data_meta.json (copies, for export),
 metrics.jsonl, tb/ (TensorBoard), checkpoints/{last,best}.pt.
@@ -33,7 +33,6 @@ from trainer.loop import evaluate_val, generation_check, token_byte_lengths
 from trainer.optim import Optimizers, build_optimizers, cpu_has_bf16, resolve_precision  # noqa: F401 (also from here)
 
 PRESET_DIR = Path(__file__).parent / "presets"
-
 TRAIN_DEFAULTS = {"batch_size": 8, "grad_accum": 1, "lr": 1e-3, "min_lr_ratio": 0.1, "warmup": 100, "steps": 1000,
                   "weight_decay": 0.1, "grad_clip": 1.0, "beta1": 0.9, "beta2": 0.95, "eval_every": 200,
                   "eval_batches": 8, "gen_samples": 8, "checkpoint_every": 200, "best_metric": "val_loss",
@@ -80,7 +79,10 @@ def run(args) -> int:
         key, _, value = item.partition("=")
         if key not in TRAIN_DEFAULTS:
             raise UserError(f"--set {item}: unknown train key {key!r} (known: {', '.join(TRAIN_DEFAULTS)})")
-        overrides[key] = json.loads(value) if value not in ("", None) else value
+        try:  # text keys as given (--set schedule=wsd), the others as JSON (--set lr=3e-4)
+            overrides[key] = value if isinstance(TRAIN_DEFAULTS[key], str) else json.loads(value)
+        except json.JSONDecodeError:
+            raise UserError(f"--set {item}: {key} takes a number or true/false, not {value!r}") from None
     if args.steps is not None:
         overrides["steps"] = args.steps
     if args.compile is not None:

@@ -117,3 +117,15 @@ def test_ctrl_c_ends_the_step_writes_the_checkpoint_and_resume_is_exact(counting
     b, _ = load_model(tmp_path / "b", "last")
     for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(pa, pb), name
+
+
+def test_set_takes_text_keys_as_given_and_says_what_a_number_key_needs(tmp_path, capsys):
+    from trainer.cli import main
+
+    args = ["train", "--preset", "test", "--data", str(tmp_path / "no-data"), "--out", str(tmp_path / "run")]
+    assert main([*args, "--set", "lr=fast"]) == 2
+    assert "--set lr=fast: lr takes a number or true/false, not 'fast'" in capsys.readouterr().err
+    # accepted (text for schedule, JSON for lr): the run then stops at the missing dataset, not at --set
+    assert main([*args, "--set", "schedule=wsd", "--set", "lr=3e-4"]) == 2
+    err = capsys.readouterr().err
+    assert "no-data/meta.json not found" in err and "--set" not in err
