@@ -166,6 +166,29 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+def find_for_dataset(data_dir: Path, meta: dict, explicit: str | None, also=()) -> Path | None:
+    """The tokenizer a packed dataset was built with: `explicit`, else the paths its meta names, the dataset folder,
+    its parent (the pipeline's layout) and `also` (e.g. an --init-from model folder). When the meta records the
+    tokenizer's sha256, only a file with that hash is taken: a wrong tokenizer would train fine and export garbage."""
+    want = meta.get("tokenizer_sha256")
+    if explicit:
+        if not Path(explicit).is_file():
+            raise UserError(f"tokenizer {explicit} not found")
+        if want and file_sha256(explicit) != want:
+            raise UserError(f"tokenizer {explicit} is not the one {data_dir} was built with (sha256 differs)")
+        return Path(explicit)
+    candidates = []
+    for key in ("tokenizer_path", "tokenizer"):
+        if isinstance(meta.get(key), str):
+            candidates += [Path(meta[key]), data_dir / meta[key]]
+    candidates += [data_dir / "tokenizer.json", data_dir.parent / "tokenizer.json"]
+    candidates += [Path(d) / "tokenizer.json" for d in also if d]
+    for c in candidates:
+        if c.is_file() and (not want or file_sha256(c) == want):
+            return c
+    return None
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # CLI
 

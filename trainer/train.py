@@ -140,21 +140,6 @@ def lr_factor(step: int, warmup: int, total: int, min_ratio: float, schedule: st
     return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def find_tokenizer(data_dir: Path, meta: dict, explicit: str | None) -> Path | None:
-    candidates = [explicit] if explicit else []
-    for key in ("tokenizer_path", "tokenizer"):
-        if isinstance(meta.get(key), str):
-            p = Path(meta[key])
-            candidates += [p, data_dir / p]
-    candidates.append(data_dir / "tokenizer.json")
-    for c in candidates:
-        if c and Path(c).is_file():
-            return Path(c)
-    if explicit:
-        raise UserError(f"tokenizer {explicit} not found")
-    return None
-
-
 def _cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -302,11 +287,14 @@ def _setup(preset: dict, data_dir: Path, out_dir: Path, tc: dict, resume: bool, 
         raise UserError(str(exc)) from exc
     meta = train_split.meta
     vocab_size = int(meta["vocab_size"])
-    tok_path = find_tokenizer(data_dir, meta, tokenizer)
-    if tok_path is not None:
-        from trainer.tokenizer import check_vocab_size
+    from trainer.tokenizer import check_vocab_size, find_for_dataset
 
+    tok_path = find_for_dataset(data_dir, meta, tokenizer, also=[init_from])
+    if tok_path is not None:
         check_vocab_size(tok_path, vocab_size, "the dataset's vocab_size")
+    elif rank == 0:
+        print(f"warning: no tokenizer found for {data_dir}: the run trains, but `export` will need --tokenizer "
+              "(pass the one the dataset was built with: train --tokenizer PATH)", file=sys.stderr)
     mcfg = ModelConfig(vocab_size=vocab_size, **{**preset.get("model", {}), "context": int(meta["context"])})
     if int(preset.get("model", {}).get("context", mcfg.context)) != mcfg.context and rank == 0:
         print(f"note: preset context {preset['model']['context']} != dataset context {mcfg.context}; "

@@ -157,3 +157,22 @@ def test_javascript_tokenizer_gives_the_same_ids(tok, tmp_path):
     for text, got in zip(texts, json.loads(out.stdout), strict=True):
         assert got["ids"] == T.encode_text(tok, text), text
         assert got["text"] == text
+
+
+def test_a_dataset_finds_its_own_tokenizer_by_hash(tmp_path):
+    # The pipeline's layout keeps tokenizer.json next to the dataset folder; an --init-from model folder has one too.
+    # Only a file whose sha256 the dataset recorded may be taken: another tokenizer trains fine and exports garbage.
+    data, model = tmp_path / "pipe" / "dataset", tmp_path / "model"
+    data.mkdir(parents=True)
+    model.mkdir()
+    (tmp_path / "pipe" / "tokenizer.json").write_text("the other one")
+    (model / "tokenizer.json").write_text("the right one")
+    meta = {"tokenizer_sha256": T.file_sha256(model / "tokenizer.json")}
+    assert T.find_for_dataset(data, meta, None) is None
+    assert T.find_for_dataset(data, meta, None, also=[model]) == model / "tokenizer.json"
+    with pytest.raises(T.UserError, match="not the one"):
+        T.find_for_dataset(data, meta, str(tmp_path / "pipe" / "tokenizer.json"))
+    with pytest.raises(T.UserError, match="not found"):
+        T.find_for_dataset(data, meta, str(tmp_path / "missing.json"))
+    # A dataset without a recorded hash (older builds) takes the first file in the usual places.
+    assert T.find_for_dataset(data, {}, None) == tmp_path / "pipe" / "tokenizer.json"
