@@ -47,7 +47,6 @@ describe('Adapt the Model to This Workspace (installed .vsix, configured Python)
   });
   const editor = new Editor(session);
   let installedDir = '';
-  const settingsNow = () => JSON.parse(readFileSync(session.settingsFile, 'utf8'));
 
   before(async function () {
     this.timeout(300_000);
@@ -101,24 +100,14 @@ describe('Adapt the Model to This Workspace (installed .vsix, configured Python)
     // It ran the package's copy of the trainer, in the installed extension's folder, and wrote no bytecode there.
     assert.match(session.tinyfimLog(), /adapting: .*-m trainer finetune .*\(in .*extensions.*dist\)/);
     assert.equal(readdirSync(path.join(installedDir, 'dist', 'trainer')).includes('__pycache__'), false);
-    assert.equal(settingsNow()['tinyfim.model.path'], baseModel, 'nothing switches before the user says so');
+    assert.equal(session.settings()['tinyfim.model.path'], baseModel, 'nothing switches before the user says so');
 
-    await editor.clickNotificationButton('the model is adapted', 'Use This Model');
-    const storage = path.join(session.userDataDir, 'User', 'globalStorage', 'tinyfim.tinyfim', 'models');
-    const out = await waitFor('tinyfim.model.path = the adapted model', () => {
-      const p = settingsNow()['tinyfim.model.path'];
-      return typeof p === 'string' && p.startsWith(storage) ? p : '';
-    }, 15_000);
+    const out = await editor.useNewModel('the model is adapted');
     const manifest = JSON.parse(readFileSync(path.join(out, 'model.json'), 'utf8'));
     assert.equal(manifest.finetune.complete, true);
     // The weights kept are the best on held-out files (the base's if 18 s of training did not beat them; the
     // pytest of the fine-tune checks that the loss falls).
     assert.ok(manifest.finetune.after.loss <= manifest.finetune.before.loss, 'never worse than the base on held-out files');
-    await waitFor(`the TinyFIM log to show ${out} loaded`, () => {
-      const log = session.tinyfimLog();
-      const at = log.lastIndexOf(`loading model from ${out}`);
-      return at >= 0 && /model '[^']+' ready/.test(log.slice(at));
-    }, 60_000, 500);
     await session.screenshot('adapt-model-in-use');
     assert.equal(digest(session.workspace), before, 'the workspace files were only read');
   });

@@ -108,6 +108,9 @@ export class Session {
 
   get settingsFile() { return path.join(this.userDataDir, 'User', 'settings.json'); }
 
+  /** The user settings as the editor last wrote them. */
+  settings() { return JSON.parse(readFileSync(this.settingsFile, 'utf8')); }
+
   prepare() {
     rmSync(this.runDir, { recursive: true, force: true });
     rmSync(this.opts.artefacts, { recursive: true, force: true });
@@ -231,12 +234,13 @@ export class Session {
     return file ? readFileSync(file, 'utf8') : '';
   }
 
-  /** Waits for the extension to say its model is loaded (the last "loading model" line followed by "ready"): on a
-   * cold machine the first load is slow, and a single-shot check (a hover) must not start before it. */
-  async waitForModel(timeoutMs = 120_000) {
-    await waitFor('the TinyFIM log to say the model is ready', () => {
+  /** Waits for the extension to say its model (the one in `dir`, if given) is loaded: the last "loading model" line
+   * followed by "ready". On a cold machine the first load is slow, and a single-shot check (a hover) must not start
+   * before it. */
+  async waitForModel(timeoutMs = 120_000, dir = '') {
+    await waitFor(`the TinyFIM log to say the model ${dir} is ready`, () => {
       const text = this.tinyfimLog();
-      const at = text.lastIndexOf('loading model from ');
+      const at = text.lastIndexOf(`loading model from ${dir}`);
       if (at >= 0 && /TinyFIM cannot load/.test(text.slice(at))) throw new Error(text.slice(at).split('\n')[1]);
       return at >= 0 && /model '[^']+' ready/.test(text.slice(at));
     }, timeoutMs, 250);
@@ -389,6 +393,19 @@ export class Editor {
     await this.runCommand('Notifications: Show Notifications');
     const inCenter = page.locator('.notifications-center .notification-list-item', { hasText: messagePart }).locator('.monaco-button', { hasText: button });
     await inCenter.first().click({ timeout: 15_000 });
+  }
+
+  /** Clicks "Use This Model" on the notification that says `messagePart`, waits until tinyfim.model.path points at
+   * the new model (a folder in the extension's global storage) and the editor has loaded it; returns that folder. */
+  async useNewModel(messagePart) {
+    await this.clickNotificationButton(messagePart, 'Use This Model');
+    const storage = path.join(this.session.userDataDir, 'User', 'globalStorage', 'tinyfim.tinyfim', 'models');
+    const out = await waitFor('tinyfim.model.path = the new model', () => {
+      const p = this.session.settings()['tinyfim.model.path'];
+      return typeof p === 'string' && p.startsWith(storage) ? p : '';
+    }, 15_000);
+    await this.session.waitForModel(60_000, out);
+    return out;
   }
 
   /** Text of the notification toasts now visible. */

@@ -37,7 +37,6 @@ describe('TinyFIM in a real VS Code (code-server + Chromium)', function () {
   /** @type {string | undefined} a line that got ghost text */
   let working;
 
-  const settingsNow = () => JSON.parse(readFileSync(session.settingsFile, 'utf8'));
   const file = (name) => path.join(session.workspace, name);
 
   /** Goes to the end of notes.py on a fresh line and saves, so the disk holds everything before the cursor. */
@@ -179,7 +178,7 @@ describe('TinyFIM in a real VS Code (code-server + Chromium)', function () {
     await ghostAtFreshLine(); // makes sure `working` is a line that gets ghost text
     await editor.page.keyboard.press('Escape');
     await editor.runCommand('TinyFIM: Toggle Inline Completions');
-    await waitFor('tinyfim.completions.enable = false in settings.json', () => settingsNow()['tinyfim.completions.enable'] === false, 15_000);
+    await waitFor('tinyfim.completions.enable = false in settings.json', () => session.settings()['tinyfim.completions.enable'] === false, 15_000);
     await editor.page.locator('.statusbar', { hasText: 'off' }).first().waitFor({ timeout: 10_000 }).catch(() => {});
     await session.screenshot('toggled-off');
     await freshLine();
@@ -189,7 +188,7 @@ describe('TinyFIM in a real VS Code (code-server + Chromium)', function () {
     assert.ok((await editor.waitForGhost(GHOST_WAIT_MS)).trim(), 'Alt+\\ still asks while automatic completions are off');
     await editor.page.keyboard.press('Escape');
     await editor.runCommand('TinyFIM: Toggle Inline Completions');
-    await waitFor('tinyfim.completions.enable = true in settings.json', () => settingsNow()['tinyfim.completions.enable'] === true, 15_000);
+    await waitFor('tinyfim.completions.enable = true in settings.json', () => session.settings()['tinyfim.completions.enable'] === true, 15_000);
     await freshLine();
     assert.ok(await typeAndWait(String(working)), 'ghost text is back after toggling on');
     await session.screenshot('toggled-on');
@@ -285,14 +284,14 @@ describe('TinyFIM in a real VS Code (code-server + Chromium)', function () {
     await page.locator('.statusbar-item', { hasText: /TinyFIM \d+ min/ }).first().waitFor({ state: 'detached', timeout: 10_000 });
 
     await (await menu('Disable for python')).click();
-    await waitFor('python off in settings.json', () => JSON.stringify(settingsNow()['tinyfim.completions.languages']) === '[]', 15_000);
+    await waitFor('python off in settings.json', () => JSON.stringify(session.settings()['tinyfim.completions.languages']) === '[]', 15_000);
     await freshLine();
     await page.keyboard.press('Alt+Backslash');
     const why = page.locator('.notifications-toasts .notification-toast', { hasText: 'completions are on for no language' });
     await why.first().waitFor({ timeout: 15_000 });
     await session.screenshot('alt-backslash-language-off');
     await editor.clickNotificationButton('completions are on for no language', 'Enable for python');
-    await waitFor('python on again', () => (settingsNow()['tinyfim.completions.languages'] ?? []).includes('python'), 15_000);
+    await waitFor('python on again', () => (session.settings()['tinyfim.completions.languages'] ?? []).includes('python'), 15_000);
 
     writeFileSync(file('my_secrets.py'), 'API_TOKEN = 1\n');
     await editor.openFile('my_secrets.py');
@@ -379,7 +378,7 @@ describe('TinyFIM in a real VS Code (code-server + Chromium)', function () {
     await session.screenshot('corrupt-model-editor-works');
 
     await editor.clickNotificationButton('TinyFIM cannot load', 'Use Bundled Model');
-    await waitFor('tinyfim.model.path cleared', () => (settingsNow()['tinyfim.model.path'] ?? '') === '', 15_000);
+    await waitFor('tinyfim.model.path cleared', () => (session.settings()['tinyfim.model.path'] ?? '') === '', 15_000);
     const { ghost } = await ghostAtFreshLine();
     assert.ok(ghost.trim(), 'completions work again with the bundled model');
     await editor.page.keyboard.press('Escape');
@@ -424,22 +423,11 @@ describe('TinyFIM in a real VS Code (code-server + Chromium)', function () {
     assert.ok(await done.count() > 0, `training did not finish: ${await failed.first().innerText()}\n${terminalText}`);
     if (terminalText) assert.match(terminalText, /\bdone\. Press any key to close this terminal/); // exit code 0
 
-    await editor.clickNotificationButton('training finished', 'Use This Model');
-    const storage = path.join(session.userDataDir, 'User', 'globalStorage', 'tinyfim.tinyfim', 'models');
-    const out = await waitFor('tinyfim.model.path = the new model', () => {
-      const p = settingsNow()['tinyfim.model.path'];
-      return typeof p === 'string' && p.startsWith(storage) ? p : '';
-    }, 15_000);
+    // The editor loads it (the TinyFIM log says so) and shows no error.
+    const out = await editor.useNewModel('training finished');
     const manifest = JSON.parse(readFileSync(path.join(out, 'model.json'), 'utf8'));
     assert.equal(manifest.format, 'tinyfim-model-v1');
     assert.ok(readdirSync(out).includes('model.onnx'));
-    // The editor loads it (the TinyFIM log says so) and shows no error.
-    await waitFor(`the TinyFIM log to show ${out} loaded`, () => {
-      const log = session.extensionHostLogs().find((f) => /TinyFIM\.log$/.test(f));
-      const text = log ? readFileSync(log, 'utf8') : '';
-      const at = text.lastIndexOf(`loading model from ${out}`);
-      return at >= 0 && /model '[^']+' ready/.test(text.slice(at));
-    }, 60_000, 500);
     assert.equal(await editor.page.locator('.notifications-toasts .notification-toast', { hasText: 'TinyFIM cannot load' }).count(), 0);
     await session.screenshot('training-model-in-use');
   });
