@@ -31,7 +31,8 @@ WEIGHTS_FORMAT = "tinyfim-weights-v1"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, help="training run folder (holds checkpoints/ and config.json)")
-    parser.add_argument("--checkpoint", default="best", help="checkpoint to export: best, last, or a .pt path")
+    parser.add_argument("--checkpoint", default="best",
+                        help="checkpoint to export: best, last, stable (where a wsd cool-down began) or a .pt path")
     parser.add_argument("--model", default=None, help="model folder to write (model.onnx, tokenizer.json, model.json)")
     parser.add_argument("--out", default=None, help="deprecated: the old name of --model")
     parser.add_argument("--name", default=None, help="model name in model.json (default: the output folder's name)")
@@ -68,7 +69,7 @@ def run(args) -> int:
 
 def checkpoint_path(run_dir: str | os.PathLike, checkpoint: str = "best") -> Path:
     run_dir = Path(run_dir)
-    if checkpoint in ("best", "last"):
+    if checkpoint in ("best", "last", "stable"):
         path = run_dir / "checkpoints" / f"{checkpoint}.pt"
     else:
         path = Path(checkpoint)

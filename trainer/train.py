@@ -10,7 +10,9 @@ Non-finite loss or gradient norm: the step is skipped and logged; `nan_patience`
 a clear message.
 
 The run folder: config.json (resolved config), tokenizer.json and data_meta.json (copies, for export),
-metrics.jsonl, tb/ (TensorBoard), checkpoints/{last,best}.pt.
+metrics.jsonl, tb/ (TensorBoard), checkpoints/{last,best}.pt, and with the wsd schedule checkpoints/stable.pt: the
+state when the cool-down began, from which a longer run goes on at the stable rate (copy it to last.pt, --resume
+with a larger --steps or minutes).
 """
 
 from __future__ import annotations
@@ -526,9 +528,13 @@ def train(preset: dict, data_dir, out_dir, *, resume: bool = False, device: str 
     t_window, tok_window = time.time(), 0
     run.model.train()
     stop = StopRequest(enabled=world == 1)  # Ctrl-C: end the step, write the checkpoint, return
+    factor = None
     try:
         while not finished(done) and not stop.requested:
-            run.optimizer.set_lr_factor(lr_factor(run.step, warmup, total_steps, min_ratio, schedule, decay_frac, done))
+            factor, was = lr_factor(run.step, warmup, total_steps, min_ratio, schedule, decay_frac, done), factor
+            if schedule == "wsd" and was == 1.0 and factor < 1.0 and is_main:  # the cool-down starts now
+                save_checkpoint(out_dir / "checkpoints" / "stable.pt", _checkpoint_state(run, "stable", seconds()))
+            run.optimizer.set_lr_factor(factor)
             batches = prefetch.batches(run.position, run.position + rows_per_step)
             loss_sum, grad_norm, lr = _step(run, batches, nan=run.step in inject_nan_steps)
             run.position += rows_per_step

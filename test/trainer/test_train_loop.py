@@ -129,3 +129,25 @@ def test_set_takes_text_keys_as_given_and_says_what_a_number_key_needs(tmp_path,
     assert main([*args, "--set", "schedule=wsd", "--set", "lr=3e-4"]) == 2
     err = capsys.readouterr().err
     assert "no-data/meta.json not found" in err and "--set" not in err
+
+
+def test_wsd_keeps_the_state_where_the_cool_down_began_and_a_longer_run_goes_on_from_it(counting, tmp_path):
+    import shutil
+
+    p = preset(steps=20, warmup=2, schedule="wsd", decay_frac=0.25, min_lr_ratio=0.0)
+    train(p, counting, tmp_path / "a", tensorboard=False, progress=False)
+    _, stable = load_model(tmp_path / "a", "stable")
+    lrs = {r["step"]: r["lr"] for r in read_metrics(tmp_path / "a") if "lr" in r}
+    peak = max(lrs.values())
+    assert all(lrs[s] == peak for s in range(3, stable["step"] + 1))  # every step it holds ran at the stable rate
+    assert lrs[stable["step"] + 1] < peak and stable["step"] >= 15
+    # Going on from it: 40 steps in all, still at the stable rate until the new cool-down.
+    (tmp_path / "b" / "checkpoints").mkdir(parents=True)
+    shutil.copy(tmp_path / "a" / "checkpoints" / "stable.pt", tmp_path / "b" / "checkpoints" / "last.pt")
+    for name in ("config.json", "data_meta.json"):
+        shutil.copy(tmp_path / "a" / name, tmp_path / "b" / name)
+    train(preset(steps=40, warmup=2, schedule="wsd", decay_frac=0.25, min_lr_ratio=0.0), counting, tmp_path / "b",
+          tensorboard=False, progress=False, resume=True)
+    more = {r["step"]: r["lr"] for r in read_metrics(tmp_path / "b") if "lr" in r}
+    assert min(more) == stable["step"] + 1 and max(more) == 40
+    assert all(more[s] == peak for s in range(stable["step"] + 1, 31)) and more[40] < peak
