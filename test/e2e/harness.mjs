@@ -298,6 +298,24 @@ export class Editor {
     await page.locator('.editor-instance .monaco-editor.focused').waitFor({ timeout: 20_000 });
   }
 
+  /** The cursor as the status bar shows it ("Ln 3, Col 7"), or undefined while it shows none. */
+  async cursor() {
+    const text = await this.page.locator('[id="status.editor.selection"]').innerText().catch(() => '');
+    const m = /Ln (\d+), Col (\d+)/.exec(text);
+    return m ? { line: Number(m[1]), column: Number(m[2]) } : undefined;
+  }
+
+  /** Moves the cursor to the end of the active file: Ctrl+End until the status bar shows it on the last line (a key
+   * pressed just after a file opens can be lost, and the next keys would then edit its first line). */
+  async goToEnd() {
+    await waitFor('the cursor on the last line', async () => {
+      await this.page.keyboard.press('Control+End');
+      const numbers = (await this.page.locator('.editor-instance .line-numbers').allInnerTexts()).map(Number);
+      const at = await this.cursor();
+      return at !== undefined && numbers.length > 0 && at.line === Math.max(...numbers.filter(Number.isFinite));
+    }, 10_000, 250);
+  }
+
   /** Runs a command from the palette by its title, e.g. "TinyFIM: Toggle Inline Completions". */
   async runCommand(title) {
     const page = this.page;

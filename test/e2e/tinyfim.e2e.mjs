@@ -44,7 +44,7 @@ describe('TinyFIM in a real VS Code (code-server + Chromium)', function () {
     const page = editor.page;
     await editor.openFile('notes.py');
     await page.keyboard.press('Escape');
-    await page.keyboard.press('Control+End');
+    await editor.goToEnd();
     await page.keyboard.press('Enter');
     // A new line may inherit indentation; Home twice and deleting keeps the line empty and at column 1.
     await page.keyboard.press('Shift+Home');

@@ -84,7 +84,7 @@ describe('First open: the scripts/main.sh workspace in Restricted Mode, default 
   async function freshLine() {
     const page = editor.page;
     await page.keyboard.press('Escape');
-    await page.keyboard.press('Control+End');
+    await editor.goToEnd();
     await page.keyboard.press('Enter');
     await page.keyboard.press('Shift+Home');
     await page.keyboard.press('Delete');
